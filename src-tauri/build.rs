@@ -1,0 +1,32 @@
+// Every command is listed here, so that `capabilities/*.json` can grant each
+// window only its own (Tauri refuses app commands a capability doesn't name
+// once the app has an ACL manifest).
+const COMMANDS: &[&str] = &[
+    // clerk console (commands/clerk.rs)
+    "app_info",
+    "clerk_login",
+    "clerk_session",
+    "clerk_logout",
+    "clerk_unlock",
+    "clerk_activity",
+    "clerk_subscribe",
+    "alta_submit",
+    "alta_cancel",
+    "audit_verify",
+    // counter screen (commands/counter.rs)
+    "counter_info",
+    "counter_subscribe",
+    "counter_confirm",
+    "counter_reject",
+    "counter_extend",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=../migrations");
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        println!("cargo:warning=tauri-build failed: {error:#}");
+        std::process::exit(1);
+    }
+}

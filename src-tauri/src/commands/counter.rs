@@ -1,0 +1,46 @@
+//! Commands of the counter screen (window `counter`), which faces the citizen.
+//! It can only read its own view and answer the question it is shown.
+
+use std::sync::Arc;
+
+use tauri::State;
+use tauri::ipc::Channel;
+
+use super::{AppState, ChannelSink};
+use crate::errors::DeskError;
+use crate::ipc::{CounterInfo, CounterView};
+
+#[tauri::command]
+pub fn counter_info(state: State<'_, AppState>) -> CounterInfo {
+    state.counter_info.clone()
+}
+
+/// The counter opens its own channel; the current view is sent at once.
+#[tauri::command]
+pub async fn counter_subscribe(
+    state: State<'_, AppState>,
+    on_view: Channel<CounterView>,
+) -> Result<(), DeskError> {
+    state.startup.counter_ready();
+    state
+        .desk
+        .subscribe_counter(Arc::new(ChannelSink(on_view)))
+        .await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn counter_confirm(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_confirm().await
+}
+
+#[tauri::command]
+pub async fn counter_reject(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_reject().await
+}
+
+/// The citizen asks for more time to answer.
+#[tauri::command]
+pub async fn counter_extend(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_extend().await
+}

@@ -1,0 +1,1115 @@
+//! The counter desk: one clerk session, the operation in progress, and what
+//! each window is shown. It knows nothing of Tauri: windows are [`Sink`]s (the
+//! shell plugs in the `Channel` each window opened), time comes from the
+//! injected [`Clock`], and [`Desk::tick`] drives the idle timeouts, so every
+//! rule here is tested without a window and without sleeping.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use registry::alta::{Alta, AltaData, AltaForm};
+use registry::{
+    AuditAction, Clock, ContrastKind, DocumentKind, Level, LockoutPolicy, PasswordHash, Random,
+    Role, Secret, Username,
+};
+use store::{AuditContext, ClerkRecord, IdentityMethod, NewAuditEntry, Store};
+
+use crate::errors::DeskError;
+use crate::ipc::{
+    AltaFormDto, AuditProblemDto, AuditReportDto, ClerkEvent, ClerkSessionDto, ContrastKindDto,
+    CounterView, DocumentKindDto, LevelDto, MaskedCitizenDto, RoleDto,
+};
+
+/// Somewhere to push a window's updates: the channel the window opened.
+/// Returns false once the window is gone.
+pub trait Sink<T>: Send + Sync {
+    fn send(&self, message: T) -> bool;
+}
+
+/// The desk's fixed settings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct DeskSettings {
+    pub office_code: String,
+    pub counter: u16,
+    pub clerk_idle_lock: Duration,
+    /// How long the citizen has to answer on the counter screen.
+    pub counter_timeout: Duration,
+    /// How long the "thank you" screen stays before the welcome screen.
+    pub done_screen: Duration,
+    pub lockout: LockoutPolicy,
+}
+
+struct Session {
+    clerk: ClerkRecord,
+    last_activity: DateTime<Utc>,
+    locked: bool,
+}
+
+/// The alta the clerk started, with the form exactly as typed.
+struct PendingAlta {
+    machine: Alta,
+    form: AltaFormDto,
+    shown_at: DateTime<Utc>,
+}
+
+struct DeskState {
+    session: Option<Session>,
+    alta: Option<PendingAlta>,
+    counter_view: CounterView,
+    counter_view_since: DateTime<Utc>,
+    counter_sink: Option<Arc<dyn Sink<CounterView>>>,
+    clerk_sink: Option<Arc<dyn Sink<ClerkEvent>>>,
+}
+
+pub struct Desk {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    settings: DeskSettings,
+    state: Mutex<DeskState>,
+}
+
+impl DeskState {
+    fn show_counter(&mut self, view: CounterView, now: DateTime<Utc>) {
+        self.counter_view = view.clone();
+        self.counter_view_since = now;
+        if let Some(sink) = &self.counter_sink
+            && !sink.send(view)
+        {
+            self.counter_sink = None;
+        }
+    }
+
+    fn tell_clerk(&mut self, event: ClerkEvent) {
+        if let Some(sink) = &self.clerk_sink
+            && !sink.send(event)
+        {
+            self.clerk_sink = None;
+        }
+    }
+}
+
+fn level_dto(level: Level) -> LevelDto {
+    match level {
+        Level::Basico => LevelDto::Basico,
+        Level::Avanzado => LevelDto::Avanzado,
+    }
+}
+
+pub fn role_dto(role: Role) -> RoleDto {
+    match role {
+        Role::Clerk => RoleDto::Clerk,
+        Role::Supervisor => RoleDto::Supervisor,
+        Role::Admin => RoleDto::Admin,
+    }
+}
+
+fn session_dto(clerk: &ClerkRecord, locked: bool) -> ClerkSessionDto {
+    ClerkSessionDto {
+        username: clerk.username.as_str().to_owned(),
+        display_name: clerk.display_name.clone(),
+        role: role_dto(clerk.role),
+        demo: clerk.is_demo,
+        locked,
+    }
+}
+
+/// The counter-screen view of validated data, masked by the domain.
+pub fn masked_citizen(data: &AltaData) -> MaskedCitizenDto {
+    let view = data.masked_view();
+    let name = [
+        Some(view.given_name.as_str()),
+        Some(view.first_surname.as_str()),
+        view.second_surname.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    MaskedCitizenDto {
+        document_kind: match view.document_kind {
+            DocumentKind::Dni => DocumentKindDto::Dni,
+            DocumentKind::Nie => DocumentKindDto::Nie,
+        },
+        document: view.document,
+        name,
+        contrast_kind: match view.contrast.kind {
+            ContrastKind::DniExpiry => ContrastKindDto::DniExpiry,
+            ContrastKind::PermanentDniIssue => ContrastKindDto::PermanentDniIssue,
+            ContrastKind::NieSupport => ContrastKindDto::NieSupport,
+        },
+        contrast: view.contrast.value,
+        phone: view.phone,
+        email: view.email,
+        level: level_dto(view.level),
+    }
+}
+
+fn form_from_dto(dto: &AltaFormDto) -> AltaForm {
+    AltaForm {
+        document: dto.document.clone(),
+        expiry_date: dto.expiry_date.clone(),
+        permanent: dto.permanent,
+        issue_date: dto.issue_date.clone(),
+        support_number: dto.support_number.clone(),
+        given_name: dto.given_name.clone(),
+        first_surname: dto.first_surname.clone(),
+        second_surname: dto.second_surname.clone(),
+        phone: dto.phone.clone(),
+        email: dto.email.clone(),
+    }
+}
+
+fn secs(d: Duration) -> u32 {
+    u32::try_from(d.num_seconds().max(0)).unwrap_or(u32::MAX)
+}
+
+impl Desk {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        settings: DeskSettings,
+    ) -> Desk {
+        let now = clock.now();
+        Desk {
+            store,
+            clock,
+            random,
+            settings,
+            state: Mutex::new(DeskState {
+                session: None,
+                alta: None,
+                counter_view: CounterView::Welcome,
+                counter_view_since: now,
+                counter_sink: None,
+                clerk_sink: None,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn audit_ctx(&self, actor: &str, at: DateTime<Utc>) -> AuditContext {
+        AuditContext {
+            office_code: self.settings.office_code.clone(),
+            counter_number: self.settings.counter,
+            actor: actor.to_owned(),
+            at,
+        }
+    }
+
+    // ---- windows -------------------------------------------------------
+
+    /// The counter window opened its channel: it gets the current view at once.
+    pub async fn subscribe_counter(&self, sink: Arc<dyn Sink<CounterView>>) {
+        let mut state = self.state.lock().await;
+        let view = state.counter_view.clone();
+        if sink.send(view) {
+            state.counter_sink = Some(sink);
+        }
+    }
+
+    pub async fn subscribe_clerk(&self, sink: Arc<dyn Sink<ClerkEvent>>) {
+        self.state.lock().await.clerk_sink = Some(sink);
+    }
+
+    // ---- clerk session -------------------------------------------------
+
+    /// Logs a clerk in. Unknown users and wrong passwords get the same answer
+    /// and cost the same time; failures lock the account for escalating delays.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: Secret,
+    ) -> Result<ClerkSessionDto, DeskError> {
+        let now = self.clock.now();
+        let clerk = match Username::parse(username) {
+            Ok(u) => self.store.clerk_by_username(&u).await?,
+            Err(_) => None,
+        };
+        let Some(clerk) = clerk.filter(|c| !c.disabled) else {
+            // Spend the same effort as a real check, so timing does not tell
+            // which usernames exist.
+            PasswordHash::dummy_verify(&password);
+            return Err(DeskError::BadCredentials);
+        };
+        let clerk = self.check_password(clerk, &password, now).await?;
+        let mut state = self.state.lock().await;
+        let dto = session_dto(&clerk, false);
+        info!(role = clerk.role.as_str(), "clerk logged in");
+        state.session = Some(Session {
+            clerk,
+            last_activity: now,
+            locked: false,
+        });
+        Ok(dto)
+    }
+
+    /// Verifies a password with lockout accounting; audited either way.
+    async fn check_password(
+        &self,
+        clerk: ClerkRecord,
+        password: &Secret,
+        now: DateTime<Utc>,
+    ) -> Result<ClerkRecord, DeskError> {
+        if let Some(until) = clerk.locked_until.filter(|until| *until > now) {
+            return Err(DeskError::LockedOut {
+                retry_after_secs: secs(until - now).max(1),
+            });
+        }
+        let ctx = self.audit_ctx(clerk.username.as_str(), now);
+        if clerk.password_hash.verify(password) {
+            self.store.record_login_success(&clerk.id, &ctx).await?;
+            return Ok(ClerkRecord {
+                failed_attempts: 0,
+                locked_until: None,
+                ..clerk
+            });
+        }
+        let failed = clerk.failed_attempts.saturating_add(1);
+        let delay = self.settings.lockout.delay_after(failed);
+        let locked_until = (!delay.is_zero())
+            .then(|| now + Duration::from_std(delay).unwrap_or(Duration::minutes(15)));
+        warn!(failed_attempts = failed, "failed clerk login");
+        self.store
+            .record_login_failure(&clerk.id, failed, locked_until, &ctx)
+            .await?;
+        match locked_until {
+            Some(until) => Err(DeskError::LockedOut {
+                retry_after_secs: secs(until - now).max(1),
+            }),
+            None => Err(DeskError::BadCredentials),
+        }
+    }
+
+    /// Who is logged in, and whether the console is locked (a reloaded page
+    /// shows the lock screen, not the login).
+    pub async fn session(&self) -> Option<ClerkSessionDto> {
+        let state = self.state.lock().await;
+        state
+            .session
+            .as_ref()
+            .map(|s| session_dto(&s.clerk, s.locked))
+    }
+
+    /// Unlocks the idle-locked console with the same clerk's password.
+    pub async fn unlock(&self, password: Secret) -> Result<ClerkSessionDto, DeskError> {
+        let now = self.clock.now();
+        let username = {
+            let state = self.state.lock().await;
+            let session = state.session.as_ref().ok_or(DeskError::NotLoggedIn)?;
+            session.clerk.username.clone()
+        };
+        // Re-read: lockout state may have changed since login.
+        let clerk = self
+            .store
+            .clerk_by_username(&username)
+            .await?
+            .ok_or(DeskError::NotLoggedIn)?;
+        let clerk = self.check_password(clerk, &password, now).await?;
+        let mut state = self.state.lock().await;
+        let dto = session_dto(&clerk, false);
+        state.session = Some(Session {
+            clerk,
+            last_activity: now,
+            locked: false,
+        });
+        Ok(dto)
+    }
+
+    pub async fn logout(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        let Some(session) = state.session.take() else {
+            return Ok(());
+        };
+        if state.alta.take().is_some() {
+            state.show_counter(CounterView::Welcome, now);
+        }
+        drop(state);
+        let ctx = self.audit_ctx(session.clerk.username.as_str(), now);
+        self.store
+            .record(
+                &ctx,
+                NewAuditEntry {
+                    action: AuditAction::ClerkLogout,
+                    citizen_id: None,
+                    detail: serde_json::json!({}),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The clerk is active (keyboard or mouse): postpones the idle lock.
+    pub async fn activity(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        Self::active_session(&mut state, now, &self.settings).map(|_| ())
+    }
+
+    /// The logged-in, unlocked session, refreshed; locks it if it sat idle.
+    fn active_session<'a>(
+        state: &'a mut DeskState,
+        now: DateTime<Utc>,
+        settings: &DeskSettings,
+    ) -> Result<&'a ClerkRecord, DeskError> {
+        let idle_expired = match state.session.as_mut() {
+            None => return Err(DeskError::NotLoggedIn),
+            Some(s) if s.locked => return Err(DeskError::SessionLocked),
+            Some(s) => now - s.last_activity >= settings.clerk_idle_lock,
+        };
+        if idle_expired {
+            if let Some(s) = state.session.as_mut() {
+                s.locked = true;
+            }
+            state.tell_clerk(ClerkEvent::Locked);
+            return Err(DeskError::SessionLocked);
+        }
+        match state.session.as_mut() {
+            Some(s) => {
+                s.last_activity = now;
+                Ok(&s.clerk)
+            }
+            None => Err(DeskError::NotLoggedIn),
+        }
+    }
+
+    // ---- the alta ------------------------------------------------------
+
+    /// Validates the clerk's form and, when it is right, shows the citizen
+    /// their masked data on the counter screen for confirmation.
+    pub async fn submit_alta(&self, dto: AltaFormDto) -> Result<MaskedCitizenDto, DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        Self::active_session(&mut state, now, &self.settings)?;
+        if state.alta.is_some() {
+            return Err(DeskError::AltaBusy);
+        }
+        let mut machine = Alta::with_form(form_from_dto(&dto), now);
+        machine.submit(now).map_err(DeskError::from_alta)?;
+        let data = machine
+            .data()
+            .cloned()
+            .ok_or(DeskError::Transition("ALT-001"))?;
+        // Ask the store before bothering the citizen; the transaction checks
+        // again at commit.
+        if let Some(existing) = self.store.citizen_by_document(&data.document).await?
+            && existing.status == registry::AccountStatus::Active
+        {
+            // Recorded on the machine too; the form stays with the clerk.
+            let _ = machine.refuse_already_registered(now);
+            return Err(DeskError::AlreadyRegistered(existing.level));
+        }
+        let citizen = masked_citizen(&data);
+        let expires_in_secs = secs(self.settings.counter_timeout);
+        state.alta = Some(PendingAlta {
+            machine,
+            form: dto,
+            shown_at: now,
+        });
+        state.show_counter(
+            CounterView::ConfirmAlta {
+                citizen: citizen.clone(),
+                expires_in_secs,
+            },
+            now,
+        );
+        state.tell_clerk(ClerkEvent::AltaAwaitingCitizen {
+            citizen: citizen.clone(),
+            expires_in_secs,
+        });
+        Ok(citizen)
+    }
+
+    /// The clerk withdraws the request; the counter clears.
+    pub async fn cancel_alta(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        let actor = Self::active_session(&mut state, now, &self.settings)?
+            .username
+            .as_str()
+            .to_owned();
+        let Some(mut pending) = state.alta.take() else {
+            // The citizen said "wrong" and the clerk gives up the correction:
+            // the counter stops saying the clerk is correcting.
+            if matches!(state.counter_view, CounterView::BackToClerk) {
+                state.show_counter(CounterView::Welcome, now);
+                return Ok(());
+            }
+            return Err(DeskError::NoAltaInProgress);
+        };
+        pending.machine.cancel(now).map_err(DeskError::from_alta)?;
+        state.show_counter(CounterView::Welcome, now);
+        drop(state);
+        self.audit_simple(&actor, AuditAction::AltaCancelled, now)
+            .await
+    }
+
+    /// The citizen confirmed on the counter screen: store it, with its audit
+    /// entry, in one transaction.
+    pub async fn counter_confirm(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        let Some(mut pending) = state.alta.take() else {
+            return Err(DeskError::NoAltaInProgress);
+        };
+        let Some(session) = state.session.as_ref() else {
+            return Err(DeskError::NotLoggedIn);
+        };
+        let clerk_id = session.clerk.id.clone();
+        let actor = session.clerk.username.as_str().to_owned();
+        let confirmed = pending
+            .machine
+            .citizen_confirm(now)
+            .and_then(|_| pending.machine.confirmed_data().cloned());
+        let data: AltaData = match confirmed {
+            Ok(data) => data,
+            Err(e) => {
+                state.alta = Some(pending);
+                return Err(DeskError::from_alta(e));
+            }
+        };
+        let ctx = self.audit_ctx(&actor, now);
+        match self
+            .store
+            .register_alta(
+                &data,
+                IdentityMethod::ManualDocument,
+                &clerk_id,
+                &ctx,
+                self.random.as_ref(),
+            )
+            .await
+        {
+            Ok(registration) => {
+                info!(audit_seq = registration.audit_seq, "alta completed");
+                state.show_counter(
+                    CounterView::AltaDone {
+                        level: level_dto(registration.level),
+                        return_in_secs: secs(self.settings.done_screen),
+                    },
+                    now,
+                );
+                state.tell_clerk(ClerkEvent::AltaCompleted {
+                    registration_id: registration.id,
+                    level: level_dto(registration.level),
+                    audit_seq: registration.audit_seq,
+                });
+                Ok(())
+            }
+            Err(error) => {
+                warn!(code = error.code(), "alta not stored");
+                let error = DeskError::from(error);
+                state.show_counter(CounterView::BackToClerk, now);
+                state.tell_clerk(ClerkEvent::AltaFailed {
+                    error: error.to_dto(),
+                    form: pending.form,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// The citizen asks for more time (WCAG 2.2.1): the full timeout again,
+    /// on both screens.
+    pub async fn counter_extend(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        let Some(pending) = state.alta.as_mut() else {
+            return Err(DeskError::NoAltaInProgress);
+        };
+        pending.machine.touch(now).map_err(DeskError::from_alta)?;
+        pending.shown_at = now;
+        let Some(data) = pending.machine.data() else {
+            return Err(DeskError::NoAltaInProgress);
+        };
+        let citizen = masked_citizen(data);
+        let expires_in_secs = secs(self.settings.counter_timeout);
+        state.show_counter(
+            CounterView::ConfirmAlta {
+                citizen: citizen.clone(),
+                expires_in_secs,
+            },
+            now,
+        );
+        state.tell_clerk(ClerkEvent::AltaAwaitingCitizen {
+            citizen,
+            expires_in_secs,
+        });
+        Ok(())
+    }
+
+    /// The citizen says the data is wrong: the form goes back to the clerk
+    /// exactly as typed.
+    pub async fn counter_reject(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        let Some(mut pending) = state.alta.take() else {
+            return Err(DeskError::NoAltaInProgress);
+        };
+        if let Err(e) = pending.machine.citizen_reject(now) {
+            state.alta = Some(pending);
+            return Err(DeskError::from_alta(e));
+        }
+        let actor = state
+            .session
+            .as_ref()
+            .map(|s| s.clerk.username.as_str().to_owned())
+            .unwrap_or_default();
+        state.show_counter(CounterView::BackToClerk, now);
+        state.tell_clerk(ClerkEvent::AltaBackToClerk { form: pending.form });
+        drop(state);
+        self.audit_simple(&actor, AuditAction::AltaRejectedByCitizen, now)
+            .await
+    }
+
+    async fn audit_simple(
+        &self,
+        actor: &str,
+        action: AuditAction,
+        now: DateTime<Utc>,
+    ) -> Result<(), DeskError> {
+        self.store
+            .record(
+                &self.audit_ctx(actor, now),
+                NewAuditEntry {
+                    action,
+                    citizen_id: None,
+                    detail: serde_json::json!({}),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    // ---- supervision ---------------------------------------------------
+
+    pub async fn verify_audit(&self) -> Result<AuditReportDto, DeskError> {
+        let now = self.clock.now();
+        let actor = {
+            let mut state = self.state.lock().await;
+            let clerk = Self::active_session(&mut state, now, &self.settings)?;
+            if !clerk.role.can(registry::Permission::VerifyAudit) {
+                return Err(DeskError::Forbidden);
+            }
+            clerk.username.as_str().to_owned()
+        };
+        let report = self.store.verify_audit().await?;
+        let dto = AuditReportDto {
+            entries: report.entries,
+            intact: report.intact(),
+            problems: report
+                .problems
+                .iter()
+                .map(|p| AuditProblemDto {
+                    seq: p.seq,
+                    kind: p.kind.as_str().to_owned(),
+                })
+                .collect(),
+        };
+        self.store
+            .record(
+                &self.audit_ctx(&actor, now),
+                NewAuditEntry {
+                    action: AuditAction::AuditVerified,
+                    citizen_id: None,
+                    detail: serde_json::json!({ "entries": dto.entries, "intact": dto.intact }),
+                },
+            )
+            .await?;
+        Ok(dto)
+    }
+
+    // ---- time ----------------------------------------------------------
+
+    /// Called about once a second: locks an idle console, gives up on a
+    /// citizen who does not answer, and returns the counter to its welcome
+    /// screen, clearing what it showed.
+    pub async fn tick(&self) {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+
+        let idle = state
+            .session
+            .as_ref()
+            .is_some_and(|s| !s.locked && now - s.last_activity >= self.settings.clerk_idle_lock);
+        if idle {
+            if let Some(s) = state.session.as_mut() {
+                s.locked = true;
+            }
+            info!("clerk console locked after idle timeout");
+            state.tell_clerk(ClerkEvent::Locked);
+        }
+
+        let timed_out = state
+            .alta
+            .as_ref()
+            .is_some_and(|p| now - p.shown_at >= self.settings.counter_timeout);
+        if timed_out
+            && let Some(mut pending) = state.alta.take()
+            && pending.machine.time_out(now).is_ok()
+        {
+            state.show_counter(CounterView::Welcome, now);
+            state.tell_clerk(ClerkEvent::AltaTimedOut { form: pending.form });
+        }
+
+        let since = now - state.counter_view_since;
+        let back_to_welcome = match state.counter_view {
+            CounterView::AltaDone { .. } => since >= self.settings.done_screen,
+            CounterView::BackToClerk => {
+                state.alta.is_none() && since >= self.settings.counter_timeout
+            }
+            _ => false,
+        };
+        if back_to_welcome {
+            state.show_counter(CounterView::Welcome, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use chrono::TimeZone;
+    use registry::{ManualClock, SeededRandom};
+
+    use super::*;
+    use crate::ipc::AltaFormDto;
+
+    /// A window that records what it was sent.
+    struct Recorder<T>(StdMutex<Vec<T>>);
+
+    impl<T> Default for Recorder<T> {
+        fn default() -> Self {
+            Recorder(StdMutex::new(Vec::new()))
+        }
+    }
+
+    impl<T: Send> Sink<T> for Recorder<T> {
+        fn send(&self, message: T) -> bool {
+            self.0.lock().unwrap().push(message);
+            true
+        }
+    }
+
+    impl<T: Clone> Recorder<T> {
+        fn last(&self) -> Option<T> {
+            self.0.lock().unwrap().last().cloned()
+        }
+        fn all(&self) -> Vec<T> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    struct Fixture {
+        desk: Desk,
+        clock: Arc<ManualClock>,
+        counter: Arc<Recorder<CounterView>>,
+        clerk: Arc<Recorder<ClerkEvent>>,
+    }
+
+    const PASSWORD: &str = "clave-de-prueba-larga";
+
+    async fn fixture() -> Fixture {
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        ));
+        let random: Arc<dyn Random> = Arc::new(SeededRandom::new(1));
+        let store = Store::open_in_memory().await.unwrap();
+        let ctx = AuditContext {
+            office_code: "O00012345".into(),
+            counter_number: 1,
+            actor: "admin-cli".into(),
+            at: clock.now(),
+        };
+        for (name, role) in [("ana", Role::Clerk), ("sara", Role::Supervisor)] {
+            store
+                .create_clerk(
+                    store::NewClerk {
+                        username: Username::parse(name).unwrap(),
+                        display_name: name.to_uppercase(),
+                        role,
+                        password_hash: PasswordHash::hash(&Secret::new(PASSWORD), random.as_ref())
+                            .unwrap(),
+                        is_demo: false,
+                    },
+                    &ctx,
+                    random.as_ref(),
+                )
+                .await
+                .unwrap();
+        }
+        let settings = DeskSettings {
+            office_code: "O00012345".into(),
+            counter: 1,
+            clerk_idle_lock: Duration::seconds(300),
+            counter_timeout: Duration::seconds(120),
+            done_screen: Duration::seconds(10),
+            lockout: LockoutPolicy::default(),
+        };
+        let desk = Desk::new(store, clock.clone(), random, settings);
+        let counter = Arc::new(Recorder::default());
+        let clerk = Arc::new(Recorder::default());
+        desk.subscribe_counter(counter.clone()).await;
+        desk.subscribe_clerk(clerk.clone()).await;
+        Fixture {
+            desk,
+            clock,
+            counter,
+            clerk,
+        }
+    }
+
+    fn form() -> AltaFormDto {
+        AltaFormDto {
+            document: "12345678Z".into(),
+            expiry_date: "2031-06-30".into(),
+            given_name: "Ficticia".into(),
+            first_surname: "Especimen".into(),
+            second_surname: "Prueba".into(),
+            phone: "612 345 678".into(),
+            email: "prueba@example.org".into(),
+            ..AltaFormDto::default()
+        }
+    }
+
+    async fn logged_in(name: &str) -> Fixture {
+        let f = fixture().await;
+        f.desk.login(name, Secret::new(PASSWORD)).await.unwrap();
+        f
+    }
+
+    fn secs_(n: u64) -> std::time::Duration {
+        std::time::Duration::from_secs(n)
+    }
+
+    #[tokio::test]
+    async fn the_counter_gets_the_current_view_when_it_subscribes() {
+        let f = fixture().await;
+        assert!(matches!(f.counter.all().as_slice(), [CounterView::Welcome]));
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_alta_is_stored_with_its_audit_entry() {
+        let f = logged_in("ana").await;
+        let shown = f.desk.submit_alta(form()).await.unwrap();
+        assert_eq!(shown.document, "****5678Z");
+        assert!(!shown.phone.contains("612345"));
+        match f.counter.last().unwrap() {
+            CounterView::ConfirmAlta {
+                citizen,
+                expires_in_secs,
+            } => {
+                assert_eq!(citizen.document, "****5678Z");
+                assert_eq!(expires_in_secs, 120);
+            }
+            other => panic!("counter shows {other:?}"),
+        }
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::AltaAwaitingCitizen { .. })
+        ));
+
+        f.desk.counter_confirm().await.unwrap();
+        assert!(matches!(
+            f.counter.last(),
+            Some(CounterView::AltaDone {
+                level: LevelDto::Avanzado,
+                ..
+            })
+        ));
+        let Some(ClerkEvent::AltaCompleted {
+            audit_seq, level, ..
+        }) = f.clerk.last()
+        else {
+            panic!("clerk not told: {:?}", f.clerk.all());
+        };
+        assert_eq!(level, LevelDto::Avanzado);
+        let entries = f.desk.store().audit_entries().await.unwrap();
+        let entry = entries.iter().find(|e| e.seq == audit_seq).unwrap();
+        assert_eq!(entry.action, "alta_completed");
+        assert!(entry.detail.contains("manual_document"));
+        assert!(
+            !entry.detail.contains("12345678"),
+            "no personal data in the audit detail"
+        );
+
+        // The thank-you screen returns to welcome by itself.
+        f.clock.advance(secs_(10));
+        f.desk.tick().await;
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+    }
+
+    #[tokio::test]
+    async fn invalid_fields_are_all_reported_and_nothing_reaches_the_counter() {
+        let f = logged_in("ana").await;
+        let bad = AltaFormDto {
+            document: "12345678A".into(),
+            phone: "912345678".into(),
+            email: "nope".into(),
+            ..form()
+        };
+        let err = f.desk.submit_alta(bad).await.unwrap_err();
+        let DeskError::Invalid(fields) = &err else {
+            panic!("{err:?}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        for expected in ["document", "phone", "email"] {
+            assert!(names.contains(&expected), "{names:?}");
+        }
+        let dto = err.to_dto();
+        assert_eq!(dto.code, "VAL-001");
+        assert!(dto.fields.len() >= 3);
+        assert!(matches!(f.counter.all().as_slice(), [CounterView::Welcome]));
+    }
+
+    #[tokio::test]
+    async fn a_second_alta_for_the_same_document_is_refused_with_its_level() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        f.desk.counter_confirm().await.unwrap();
+        let err = f
+            .desk
+            .submit_alta(AltaFormDto {
+                document: "12.345.678-z".into(),
+                ..form()
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DeskError::AlreadyRegistered(Level::Avanzado)),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_dto().params.get("level").map(String::as_str),
+            Some("avanzado")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_citizen_who_says_wrong_sends_the_form_back_unchanged() {
+        let f = logged_in("ana").await;
+        let typed = AltaFormDto {
+            document: " 1234567 8z ".into(),
+            ..form()
+        };
+        f.desk.submit_alta(typed.clone()).await.unwrap();
+        f.desk.counter_reject().await.unwrap();
+        let Some(ClerkEvent::AltaBackToClerk { form: back }) = f.clerk.last() else {
+            panic!("{:?}", f.clerk.all());
+        };
+        assert_eq!(back.document, typed.document);
+        assert_eq!(back.phone, typed.phone);
+        assert_eq!(back.email, typed.email);
+        assert!(matches!(f.counter.last(), Some(CounterView::BackToClerk)));
+        assert!(
+            f.desk
+                .store()
+                .citizen_by_document(&registry::DocumentNumber::parse("12345678Z").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Nothing is waiting any more: a late confirm does nothing.
+        assert!(matches!(
+            f.desk.counter_confirm().await,
+            Err(DeskError::NoAltaInProgress)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_counter_times_out_and_clears() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        f.clock.advance(secs_(119));
+        f.desk.tick().await;
+        assert!(matches!(
+            f.counter.last(),
+            Some(CounterView::ConfirmAlta { .. })
+        ));
+        f.clock.advance(secs_(1));
+        f.desk.tick().await;
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::AltaTimedOut { .. })
+        ));
+        assert!(matches!(
+            f.desk.counter_confirm().await,
+            Err(DeskError::NoAltaInProgress)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_citizen_can_ask_for_more_time() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        for _ in 0..12 {
+            f.clock.advance(secs_(110));
+            f.desk.counter_extend().await.unwrap();
+            f.desk.tick().await;
+            assert!(matches!(
+                f.counter.last(),
+                Some(CounterView::ConfirmAlta {
+                    expires_in_secs: 120,
+                    ..
+                })
+            ));
+        }
+        f.clock.advance(secs_(120));
+        f.desk.tick().await;
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+        assert!(matches!(
+            f.desk.counter_extend().await,
+            Err(DeskError::NoAltaInProgress)
+        ));
+    }
+
+    #[tokio::test]
+    async fn cancelling_after_the_citizen_said_wrong_clears_the_counter() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        f.desk.counter_reject().await.unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::BackToClerk)));
+        f.desk.cancel_alta().await.unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+    }
+
+    #[tokio::test]
+    async fn only_one_alta_waits_at_a_time_and_the_clerk_can_cancel_it() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        assert!(matches!(
+            f.desk.submit_alta(form()).await,
+            Err(DeskError::AltaBusy)
+        ));
+        f.desk.cancel_alta().await.unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+        assert!(matches!(
+            f.desk.cancel_alta().await,
+            Err(DeskError::NoAltaInProgress)
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_console_locks_when_idle_and_unlocks_with_the_password() {
+        let f = logged_in("ana").await;
+        f.clock.advance(secs_(299));
+        f.desk.activity().await.unwrap();
+        f.clock.advance(secs_(299));
+        f.desk.tick().await;
+        assert!(!f.desk.session().await.unwrap().locked);
+        f.clock.advance(secs_(1));
+        f.desk.tick().await;
+        assert!(matches!(f.clerk.last(), Some(ClerkEvent::Locked)));
+        assert!(f.desk.session().await.unwrap().locked);
+        assert!(matches!(
+            f.desk.submit_alta(form()).await,
+            Err(DeskError::SessionLocked)
+        ));
+        assert!(matches!(
+            f.desk.unlock(Secret::new("not-the-password")).await,
+            Err(DeskError::BadCredentials)
+        ));
+        let back = f.desk.unlock(Secret::new(PASSWORD)).await.unwrap();
+        assert_eq!(back.username, "ana");
+        f.desk.submit_alta(form()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn failed_logins_lock_the_account_with_growing_delays() {
+        let f = fixture().await;
+        let policy = LockoutPolicy::default();
+        let mut locked_at = None;
+        for attempt in 1..=6u32 {
+            let result = f.desk.login("ana", Secret::new("wrong-password-x")).await;
+            if policy.delay_after(attempt).is_zero() {
+                assert!(
+                    matches!(result, Err(DeskError::BadCredentials)),
+                    "{attempt}: {result:?}"
+                );
+            } else {
+                let Err(DeskError::LockedOut { retry_after_secs }) = result else {
+                    panic!("{attempt}: {result:?}");
+                };
+                assert_eq!(
+                    u64::from(retry_after_secs),
+                    policy.delay_after(attempt).as_secs()
+                );
+                locked_at.get_or_insert(attempt);
+                // While locked even the right password is refused…
+                assert!(matches!(
+                    f.desk.login("ana", Secret::new(PASSWORD)).await,
+                    Err(DeskError::LockedOut { .. })
+                ));
+                // …until the delay has passed.
+                f.clock.advance(policy.delay_after(attempt));
+            }
+        }
+        assert!(locked_at.is_some(), "the policy never locked");
+        f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
+        // Unknown users get the same answer as a wrong password.
+        assert!(matches!(
+            f.desk.login("nadie", Secret::new(PASSWORD)).await,
+            Err(DeskError::BadCredentials)
+        ));
+        let actions: Vec<String> = f
+            .desk
+            .store()
+            .audit_entries()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.iter().any(|a| a == "clerk_locked"));
+        assert!(actions.iter().any(|a| a == "clerk_login_failed"));
+    }
+
+    #[tokio::test]
+    async fn only_supervisors_and_admins_verify_the_audit_trail() {
+        let f = logged_in("ana").await;
+        assert!(matches!(
+            f.desk.verify_audit().await,
+            Err(DeskError::Forbidden)
+        ));
+        let f = logged_in("sara").await;
+        let report = f.desk.verify_audit().await.unwrap();
+        assert!(report.intact);
+        assert!(report.entries >= 3);
+    }
+
+    #[tokio::test]
+    async fn nothing_works_without_a_login() {
+        let f = fixture().await;
+        assert!(matches!(
+            f.desk.submit_alta(form()).await,
+            Err(DeskError::NotLoggedIn)
+        ));
+        assert!(matches!(
+            f.desk.verify_audit().await,
+            Err(DeskError::NotLoggedIn)
+        ));
+        assert!(matches!(
+            f.desk.counter_confirm().await,
+            Err(DeskError::NoAltaInProgress)
+        ));
+    }
+
+    #[tokio::test]
+    async fn logging_out_clears_the_counter() {
+        let f = logged_in("ana").await;
+        f.desk.submit_alta(form()).await.unwrap();
+        f.desk.logout().await.unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+        assert!(f.desk.session().await.is_none());
+    }
+}

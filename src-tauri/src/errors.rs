@@ -1,0 +1,113 @@
+//! Errors of the desk, with the stable codes the UI translates.
+
+use std::collections::BTreeMap;
+
+use registry::Level;
+use registry::alta::{AltaError, FieldError};
+use store::StoreError;
+
+use crate::ipc::{CommandError, FieldErrorDto};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeskError {
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("account temporarily locked after failed logins")]
+    LockedOut { retry_after_secs: u32 },
+    #[error("no clerk is logged in")]
+    NotLoggedIn,
+    #[error("the clerk's role does not allow this")]
+    Forbidden,
+    #[error("the console is locked after inactivity")]
+    SessionLocked,
+    #[error("the form has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("the citizen is already registered")]
+    AlreadyRegistered(Level),
+    #[error("no alta is in progress")]
+    NoAltaInProgress,
+    #[error("an alta is already waiting for the citizen")]
+    AltaBusy,
+    #[error("the operation is not possible in this state ({0})")]
+    Transition(&'static str),
+    #[error("storage failed, nothing was saved: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyRegistered(level) => DeskError::AlreadyRegistered(level),
+            other => DeskError::Store(other),
+        }
+    }
+}
+
+impl DeskError {
+    pub fn from_alta(e: AltaError) -> DeskError {
+        match e {
+            AltaError::Invalid(fields) => DeskError::Invalid(fields),
+            AltaError::AlreadyRegistered { level } => DeskError::AlreadyRegistered(level),
+            other => DeskError::Transition(other.code()),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeskError::BadCredentials => "AUTH-001",
+            DeskError::LockedOut { .. } => "AUTH-002",
+            DeskError::NotLoggedIn => "AUTH-003",
+            DeskError::Forbidden => "AUTH-010",
+            DeskError::SessionLocked => "SESSION-LOCKED",
+            DeskError::Invalid(_) => "VAL-001",
+            DeskError::AlreadyRegistered(_) => "ALTA-001",
+            DeskError::NoAltaInProgress => "ALTA-002",
+            DeskError::AltaBusy => "ALTA-003",
+            DeskError::Transition(code) => code,
+            DeskError::Store(e) => e.code(),
+        }
+    }
+
+    /// The wire form. `message` is this error's Display, which never holds
+    /// personal data (the domain's errors keep it in `params`).
+    pub fn to_dto(&self) -> CommandError {
+        let mut params = BTreeMap::new();
+        let mut fields = Vec::new();
+        match self {
+            DeskError::LockedOut { retry_after_secs } => {
+                params.insert("retryAfterSecs".to_owned(), retry_after_secs.to_string());
+            }
+            DeskError::AlreadyRegistered(level) => {
+                params.insert("level".to_owned(), level.as_str().to_owned());
+            }
+            DeskError::Invalid(errors) => {
+                fields = errors
+                    .iter()
+                    .map(|f| FieldErrorDto {
+                        field: f.field.as_str().to_owned(),
+                        code: f.code.to_owned(),
+                        params: f
+                            .params
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                            .collect(),
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+        CommandError {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+            params,
+            fields,
+        }
+    }
+}
+
+impl serde::Serialize for DeskError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_dto().serialize(serializer)
+    }
+}

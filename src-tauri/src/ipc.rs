@@ -1,0 +1,261 @@
+//! The types that cross the IPC boundary between Rust and the two windows.
+//!
+//! They are the contract with `ui/`: `ui/src/bindings.ts` is generated from them
+//! (`bindings::render`), and a test fails when the committed file drifts.
+//! Personal data only ever appears here already masked, except in the clerk's own
+//! form (`AltaFormDto`), which only the clerk window receives, through a command
+//! result or the clerk's own channel.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A language of the user interface. Spanish first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Es,
+    Ca,
+    Gl,
+    Eu,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 5] = [Lang::Es, Lang::Ca, Lang::Gl, Lang::Eu, Lang::En];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::Ca => "ca",
+            Lang::Gl => "gl",
+            Lang::Eu => "eu",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// The error every command returns. The UI translates `code` (with `params`);
+/// `message` is a short English developer text without personal data.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+    pub params: BTreeMap<String, String>,
+    /// Per-field problems of a form, all of them at once.
+    pub fields: Vec<FieldErrorDto>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldErrorDto {
+    /// camelCase name of the form field (`document`, `phone`, …).
+    pub field: String,
+    pub code: String,
+    pub params: BTreeMap<String, String>,
+}
+
+/// What the clerk console needs before anyone logs in.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub office_name: String,
+    /// DIR3 code of the office (`O` + 8 digits).
+    pub office_code: String,
+    pub counter: u16,
+    pub training: bool,
+    pub languages: Vec<Lang>,
+    pub default_language: Lang,
+    pub clerk_idle_lock_secs: u32,
+    /// Training mode only: the seeded demo account, shown as such on screen.
+    pub demo_clerk: Option<DemoClerk>,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoClerk {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleDto {
+    Clerk,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ClerkSessionDto {
+    pub username: String,
+    pub display_name: String,
+    pub role: RoleDto,
+    /// The seeded training account.
+    pub demo: bool,
+    /// The console is idle-locked: the clerk must type the password again.
+    pub locked: bool,
+}
+
+/// The alta form exactly as the clerk typed it. Raw personal data: clerk window only.
+#[derive(Clone, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AltaFormDto {
+    pub document: String,
+    /// `YYYY-MM-DD` (or `DD/MM/YYYY`); DNI only.
+    pub expiry_date: String,
+    /// Permanent DNI (holders over 70): the contrast datum is the issue date.
+    pub permanent: bool,
+    pub issue_date: String,
+    /// IDESP for a DNI (optional), support number for a NIE (required).
+    pub support_number: String,
+    pub given_name: String,
+    pub first_surname: String,
+    pub second_surname: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl std::fmt::Debug for AltaFormDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AltaFormDto([redacted])")
+    }
+}
+
+/// Account level in Cl@ve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum LevelDto {
+    Basico,
+    Avanzado,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentKindDto {
+    Dni,
+    Nie,
+}
+
+/// Which contrast datum the citizen gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ContrastKindDto {
+    DniExpiry,
+    PermanentDniIssue,
+    NieSupport,
+}
+
+/// The citizen's data as the counter screen shows it: masked.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MaskedCitizenDto {
+    pub document_kind: DocumentKindDto,
+    /// e.g. `****5678Z`.
+    pub document: String,
+    /// Name as the citizen should recognise it.
+    pub name: String,
+    pub contrast_kind: ContrastKindDto,
+    /// Dates show only their year; support numbers their last characters.
+    pub contrast: String,
+    /// Last 3 digits only.
+    pub phone: String,
+    /// First letter and domain only.
+    pub email: String,
+    pub level: LevelDto,
+}
+
+/// What the counter screen shows. Pushed through the channel the counter opened.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "screen", rename_all = "camelCase")]
+pub enum CounterView {
+    /// Nothing in progress: welcome and language choice.
+    Welcome,
+    /// The citizen checks their data and confirms the registration, or says it is wrong.
+    #[serde(rename_all = "camelCase")]
+    ConfirmAlta {
+        citizen: MaskedCitizenDto,
+        /// Seconds until the request times out and the screen clears.
+        expires_in_secs: u32,
+    },
+    /// Registration done; back to welcome after `return_in_secs`.
+    #[serde(rename_all = "camelCase")]
+    AltaDone {
+        level: LevelDto,
+        return_in_secs: u32,
+    },
+    /// The citizen said the data was wrong; the clerk is correcting it.
+    BackToClerk,
+}
+
+/// Static facts for the counter screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterInfo {
+    pub office_name: String,
+    pub counter: u16,
+    pub training: bool,
+    pub languages: Vec<Lang>,
+    pub default_language: Lang,
+}
+
+/// The alta as the clerk console follows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ClerkEvent {
+    /// The counter screen is showing the data; waiting for the citizen.
+    #[serde(rename_all = "camelCase")]
+    AltaAwaitingCitizen {
+        citizen: MaskedCitizenDto,
+        expires_in_secs: u32,
+    },
+    /// Stored at the given level with its audit entry.
+    #[serde(rename_all = "camelCase")]
+    AltaCompleted {
+        registration_id: String,
+        level: LevelDto,
+        #[ts(type = "number")]
+        audit_seq: i64,
+    },
+    /// The citizen said the data is wrong: the form comes back unchanged.
+    #[serde(rename_all = "camelCase")]
+    AltaBackToClerk { form: AltaFormDto },
+    /// Nobody answered at the counter in time: the form comes back unchanged.
+    #[serde(rename_all = "camelCase")]
+    AltaTimedOut { form: AltaFormDto },
+    /// Storing failed: nothing was saved, the form comes back unchanged.
+    #[serde(rename_all = "camelCase")]
+    AltaFailed {
+        error: CommandError,
+        form: AltaFormDto,
+    },
+    /// The console locked itself after the idle timeout.
+    Locked,
+}
+
+/// Result of the audit-chain verification.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditReportDto {
+    #[ts(type = "number")]
+    pub entries: i64,
+    pub intact: bool,
+    pub problems: Vec<AuditProblemDto>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditProblemDto {
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// `changed`, `missing`, `inserted`, `reordered`, `truncated`.
+    pub kind: String,
+}

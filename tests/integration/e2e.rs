@@ -1,0 +1,323 @@
+//! End to end: the real app (release-like custom-protocol build) under a
+//! private Xvfb, driven over WebDriver (tauri-driver + WebKitWebDriver)
+//! through both windows, with the real SQLite file behind it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use ventanilla_tests::{BoxError, TauriDriver, Xvfb, app_binary, read_all_files, save_screenshot};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Specimen-style data. Valid, but nobody's: 99999999R is the reserved test DNI.
+const DOC: &str = "99999999R";
+const DOC_DIGITS: &str = "99999999";
+const PHONE_NATIONAL: &str = "612345678";
+const PHONE_E164: &str = "+34612345678";
+const EMAIL: &str = "ciudadana.prueba@example.org";
+
+struct Windows {
+    clerk: WindowHandle,
+    counter: WindowHandle,
+}
+
+async fn find_windows(c: &Client) -> Result<Windows, BoxError> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let handles = c.windows().await?;
+        let (mut clerk, mut counter) = (None, None);
+        for h in handles {
+            c.switch_to_window(h.clone()).await?;
+            let url = c.current_url().await?;
+            if url.path().ends_with("clerk.html") {
+                clerk = Some(h);
+            } else if url.path().ends_with("counter.html") {
+                counter = Some(h);
+            }
+        }
+        if let (Some(clerk), Some(counter)) = (clerk, counter) {
+            return Ok(Windows { clerk, counter });
+        }
+        if Instant::now() > deadline {
+            return Err("the two windows did not appear".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_css(c: &Client, css: &str) -> Result<Element, BoxError> {
+    Ok(c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await?)
+}
+
+/// Waits until an element has an attribute value (the UI's state markers).
+async fn wait_attr(c: &Client, css: &str, attr: &str, value: &str) -> Result<(), BoxError> {
+    let deadline = Instant::now() + WAIT;
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            last = el.attr(attr).await.ok().flatten();
+            if last.as_deref() == Some(value) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css}[{attr}] stayed {last:?}, expected {value:?}").into())
+}
+
+async fn fill(c: &Client, css: &str, value: &str) -> Result<(), BoxError> {
+    let el = wait_css(c, css).await?;
+    el.clear().await?;
+    if !value.is_empty() {
+        el.send_keys(value).await?;
+    }
+    Ok(())
+}
+
+async fn value_of(c: &Client, css: &str) -> Result<String, BoxError> {
+    Ok(wait_css(c, css)
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default())
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String, BoxError> {
+    Ok(wait_css(c, css).await?.text().await?)
+}
+
+/// Waits until the element shows some text (answers arrive asynchronously).
+async fn wait_text(c: &Client, css: &str) -> Result<String, BoxError> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            let text = el.text().await.unwrap_or_default();
+            if !text.trim().is_empty() {
+                return Ok(text);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{css} stayed empty").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(c: &Client, css: &str) -> Result<(), BoxError> {
+    wait_css(c, css).await?.click().await?;
+    Ok(())
+}
+
+/// WebDriver screenshots can lag the DOM: let the page paint first.
+async fn screenshot(c: &Client, name: &str) -> Result<(), BoxError> {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    save_screenshot(name, &c.screenshot().await?)
+}
+
+async fn fill_alta(c: &Client, document: &str, phone: &str, email: &str) -> Result<(), BoxError> {
+    fill(c, "#alta-document", document).await?;
+    fill(c, "#alta-expiry", "2031-06-30").await?;
+    fill(c, "#alta-given-name", "Ficticia").await?;
+    fill(c, "#alta-first-surname", "Especimen").await?;
+    fill(c, "#alta-second-surname", "Prueba").await?;
+    fill(c, "#alta-phone", phone).await?;
+    fill(c, "#alta-email", email).await?;
+    Ok(())
+}
+
+fn write_config(dir: &Path) -> Result<PathBuf, BoxError> {
+    let path = dir.join("ventanilla.toml");
+    let data = dir.join("data");
+    std::fs::write(
+        &path,
+        format!(
+            "training = true\ndata_dir = {data:?}\n\n[office]\ncode = \"O00012345\"\nname = \"Oficina de Registro de Pruebas\"\ncounter = 3\n\n[log]\nlevel = \"debug\"\n"
+        ),
+    )?;
+    Ok(path)
+}
+
+async fn session(driver: &TauriDriver, app: &Path) -> Result<Client, BoxError> {
+    let caps = json!({
+        "browserName": "wry",
+        "tauri:options": { "application": app, "args": [] }
+    });
+    let caps = caps.as_object().cloned().ok_or("capabilities")?;
+    Ok(ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alta_end_to_end_through_both_windows() -> Result<(), BoxError> {
+    let app = app_binary()?;
+    let tmp = tempfile::tempdir()?;
+    let config = write_config(tmp.path())?;
+    let xvfb = Xvfb::start(1920, 1080)?;
+    let driver = TauriDriver::start(&xvfb.display, &[("VENTANILLA_CONFIG", &config)])?;
+    let c = session(&driver, &app).await?;
+    let result = drive_alta(&c).await;
+    let _ = c.close().await;
+    drop(driver);
+    drop(xvfb);
+    result?;
+
+    // Nothing personal in any log file the app wrote.
+    let logs = read_all_files(&tmp.path().join("data").join("logs"))?;
+    assert!(!logs.is_empty(), "the app wrote no log file");
+    let mut checked_bytes = 0;
+    for (path, bytes) in &logs {
+        checked_bytes += bytes.len();
+        let text = String::from_utf8_lossy(bytes);
+        for needle in [
+            DOC,
+            DOC_DIGITS,
+            PHONE_NATIONAL,
+            PHONE_E164,
+            EMAIL,
+            "ciudadana.prueba",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} contains personal data",
+                path.display()
+            );
+        }
+    }
+    assert!(checked_bytes > 0, "the log files are empty");
+
+    // The store holds the citizen at level avanzado and an intact audit chain.
+    let store = store::Store::open_in_dir(&tmp.path().join("data")).await?;
+    let doc = registry::DocumentNumber::parse(DOC)?;
+    let citizen = store
+        .citizen_by_document(&doc)
+        .await?
+        .ok_or("citizen not stored")?;
+    assert_eq!(citizen.level, registry::Level::Avanzado);
+    let report = store.verify_audit().await?;
+    assert!(report.intact(), "{report:?}");
+    let actions: Vec<String> = store
+        .audit_entries()
+        .await?
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for expected in [
+        "clerk_created",
+        "clerk_login",
+        "alta_rejected_by_citizen",
+        "alta_completed",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "no {expected} in {actions:?}"
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn drive_alta(c: &Client) -> Result<(), BoxError> {
+    let w = find_windows(c).await?;
+
+    // Counter: welcome, in Spanish; the citizen switches to Catalan.
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "welcome").await?;
+    screenshot(c, "counter-welcome.png").await?;
+
+    // Clerk: log in with the training account shown on screen.
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_css(c, "#login-username").await?;
+    screenshot(c, "clerk-login.png").await?;
+    fill(c, "#login-username", "formacion").await?;
+    fill(c, "#login-password", "wrong-password-1").await?;
+    click(c, "#login-submit").await?;
+    // A wrong password is said so, in Spanish, with its code for support.
+    wait_text(c, "#login-error").await?;
+    wait_attr(c, "#login-error", "data-code", "AUTH-001").await?;
+    fill(c, "#login-password", "ventanilla-formacion").await?;
+    click(c, "#login-submit").await?;
+    click(c, "#new-alta").await?;
+
+    // Bad input: wrong DNI letter, a landline, a broken email — all explained at once.
+    fill_alta(c, "99999999A", "912345678", "no-es-un-correo").await?;
+    click(c, "#alta-submit").await?;
+    for field in ["document", "phone", "email"] {
+        wait_text(c, &format!("#err-{field}")).await?;
+    }
+    assert!(
+        text_of(c, "#err-document").await?.contains('R'),
+        "the error names the right letter"
+    );
+    screenshot(c, "clerk-invalid-fields.png").await?;
+
+    // Correct it and send it to the citizen.
+    fill_alta(c, DOC, PHONE_NATIONAL, EMAIL).await?;
+    click(c, "#alta-submit").await?;
+    wait_attr(c, "#alta-status", "data-state", "awaiting").await?;
+
+    // The counter shows the data masked; the citizen says it is wrong.
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "confirmAlta").await?;
+    let shown = [
+        text_of(c, "#masked-document").await?,
+        text_of(c, "#masked-phone").await?,
+        text_of(c, "#masked-email").await?,
+    ]
+    .join(" ");
+    assert!(
+        shown.contains("9999R") && !shown.contains(DOC_DIGITS),
+        "document masked"
+    );
+    assert!(
+        shown.contains("678") && !shown.contains(PHONE_NATIONAL),
+        "phone masked"
+    );
+    assert!(!shown.contains("ciudadana.prueba"), "email masked");
+    screenshot(c, "counter-confirm.png").await?;
+    click(c, "#counter-reject").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "backToClerk").await?;
+
+    // The form comes back to the clerk exactly as typed.
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#alta-status", "data-state", "backToClerk").await?;
+    assert_eq!(value_of(c, "#alta-document").await?, DOC);
+    assert_eq!(value_of(c, "#alta-phone").await?, PHONE_NATIONAL);
+    assert_eq!(value_of(c, "#alta-email").await?, EMAIL);
+    assert_eq!(value_of(c, "#alta-given-name").await?, "Ficticia");
+
+    // Send again; this time the citizen confirms.
+    click(c, "#alta-submit").await?;
+    wait_attr(c, "#alta-status", "data-state", "awaiting").await?;
+    screenshot(c, "clerk-awaiting-citizen.png").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "confirmAlta").await?;
+    click(c, "#counter-confirm").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "altaDone").await?;
+    screenshot(c, "counter-done.png").await?;
+
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#alta-status", "data-state", "completed").await?;
+    screenshot(c, "clerk-completed.png").await?;
+
+    // A second alta for the same document is refused with the level.
+    click(c, "#new-alta").await?;
+    fill_alta(c, DOC, PHONE_NATIONAL, EMAIL).await?;
+    click(c, "#alta-submit").await?;
+    wait_attr(c, "#alta-status", "data-state", "alreadyRegistered").await?;
+    let message = text_of(c, "#alta-status").await?.to_lowercase();
+    assert!(
+        message.contains("avanzado"),
+        "the refusal names the level: {message}"
+    );
+    screenshot(c, "clerk-already-registered.png").await?;
+    Ok(())
+}

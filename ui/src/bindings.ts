@@ -1,0 +1,100 @@
+// Generated from src-tauri/src/ipc.rs by src-tauri/src/bindings.rs. Do not edit:
+// run `VENTANILLA_UPDATE_BINDINGS=1 cargo test -p ventanilla bindings` instead.
+
+export type Lang = "es" | "ca" | "gl" | "eu" | "en";
+
+export type CommandError = { code: string, message: string, params: { [key in string]: string }, 
+/**
+ * Per-field problems of a form, all of them at once.
+ */
+fields: Array<FieldErrorDto>, };
+
+export type FieldErrorDto = { 
+/**
+ * camelCase name of the form field (`document`, `phone`, …).
+ */
+field: string, code: string, params: { [key in string]: string }, };
+
+export type AppInfo = { officeName: string, 
+/**
+ * DIR3 code of the office (`O` + 8 digits).
+ */
+officeCode: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, clerkIdleLockSecs: number, 
+/**
+ * Training mode only: the seeded demo account, shown as such on screen.
+ */
+demoClerk: DemoClerk | null, version: string, };
+
+export type DemoClerk = { username: string, password: string, };
+
+export type RoleDto = "clerk" | "supervisor" | "admin";
+
+export type ClerkSessionDto = { username: string, displayName: string, role: RoleDto, 
+/**
+ * The seeded training account.
+ */
+demo: boolean, 
+/**
+ * The console is idle-locked: the clerk must type the password again.
+ */
+locked: boolean, };
+
+export type AltaFormDto = { document: string, 
+/**
+ * `YYYY-MM-DD` (or `DD/MM/YYYY`); DNI only.
+ */
+expiryDate: string, 
+/**
+ * Permanent DNI (holders over 70): the contrast datum is the issue date.
+ */
+permanent: boolean, issueDate: string, 
+/**
+ * IDESP for a DNI (optional), support number for a NIE (required).
+ */
+supportNumber: string, givenName: string, firstSurname: string, secondSurname: string, phone: string, email: string, };
+
+export type LevelDto = "basico" | "avanzado";
+
+export type DocumentKindDto = "dni" | "nie";
+
+export type ContrastKindDto = "dniExpiry" | "permanentDniIssue" | "nieSupport";
+
+export type MaskedCitizenDto = { documentKind: DocumentKindDto, 
+/**
+ * e.g. `****5678Z`.
+ */
+document: string, 
+/**
+ * Name as the citizen should recognise it.
+ */
+name: string, contrastKind: ContrastKindDto, 
+/**
+ * Dates show only their year; support numbers their last characters.
+ */
+contrast: string, 
+/**
+ * Last 3 digits only.
+ */
+phone: string, 
+/**
+ * First letter and domain only.
+ */
+email: string, level: LevelDto, };
+
+export type CounterView = { "screen": "welcome" } | { "screen": "confirmAlta", citizen: MaskedCitizenDto, 
+/**
+ * Seconds until the request times out and the screen clears.
+ */
+expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" };
+
+export type CounterInfo = { officeName: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, };
+
+export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" };
+
+export type AuditReportDto = { entries: number, intact: boolean, problems: Array<AuditProblemDto>, };
+
+export type AuditProblemDto = { seq: number, 
+/**
+ * `changed`, `missing`, `inserted`, `reordered`, `truncated`.
+ */
+kind: string, };

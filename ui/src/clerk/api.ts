@@ -1,0 +1,39 @@
+// The clerk window's commands (see src-tauri/capabilities/clerk.json). Clerk-only module.
+import type {
+  AltaFormDto,
+  AppInfo,
+  AuditReportDto,
+  ClerkEvent,
+  ClerkSessionDto,
+  MaskedCitizenDto,
+} from "../bindings";
+import { call, Channel } from "../shared/ipc";
+
+export const appInfo = (): Promise<AppInfo> => call<AppInfo>("app_info");
+
+export const clerkLogin = (username: string, password: string): Promise<ClerkSessionDto> =>
+  call<ClerkSessionDto>("clerk_login", { username, password });
+
+export const clerkSession = (): Promise<ClerkSessionDto | null> =>
+  call<ClerkSessionDto | null>("clerk_session");
+
+export const clerkLogout = (): Promise<void> => call<void>("clerk_logout");
+
+export const clerkUnlock = (password: string): Promise<ClerkSessionDto> =>
+  call<ClerkSessionDto>("clerk_unlock", { password });
+
+export const clerkActivity = (): Promise<void> => call<void>("clerk_activity");
+
+/** Opens the clerk's own event channel; the handler is set before the channel is sent. */
+export function clerkSubscribe(onEvent: (event: ClerkEvent) => void): Promise<void> {
+  const channel = new Channel<ClerkEvent>(onEvent);
+  return call<void>("clerk_subscribe", { onEvent: channel });
+}
+
+/** Resolves with the masked data now shown to the citizen; the rest arrives as events. */
+export const altaSubmit = (form: AltaFormDto): Promise<MaskedCitizenDto> =>
+  call<MaskedCitizenDto>("alta_submit", { form });
+
+export const altaCancel = (): Promise<void> => call<void>("alta_cancel");
+
+export const auditVerify = (): Promise<AuditReportDto> => call<AuditReportDto>("audit_verify");

@@ -1,0 +1,391 @@
+/*
+ * Counter screen (counter.html), facing the citizen. Imports only shared modules (i18n,
+ * IPC helpers, bindings): never anything from ../clerk.
+ *
+ * Stable element ids for the end-to-end (WebDriver) tests:
+ *   body[data-screen]   starting | error | welcome | confirmAlta | altaDone | backToClerk
+ *   body[data-lang]     the language shown (es|ca|gl|eu|en)
+ *   #screen-title       the heading of every screen
+ *   #training-badge     training mode only
+ *   welcome             #lang-es #lang-ca #lang-gl #lang-eu #lang-en (aria-pressed)
+ *   confirmAlta         #masked-name #masked-document #masked-contrast #masked-phone
+ *                       #masked-email #masked-level #countdown (m:ss) #counter-confirm
+ *                       #counter-reject #counter-error
+ *   altaDone            #done-level #return-countdown (seconds)
+ *
+ * The citizen's language choice never touches the clerk's; it goes back to the default
+ * language whenever the screen returns to welcome from another screen (operation done,
+ * timed out or cancelled).
+ */
+import "../shared/base.css";
+import "./counter.css";
+import type { CommandError, CounterInfo, CounterView, Lang } from "../bindings";
+import {
+  commandErrorText,
+  enabledLangs,
+  fmt,
+  LANG_NAMES,
+  levelName,
+  messages,
+  type Messages,
+} from "../i18n";
+import { Deadline, formatCountdown } from "../shared/countdown";
+import { h, icon, withSlot } from "../shared/dom";
+import { asCommandError, call, Channel } from "../shared/ipc";
+import { maskedList } from "../shared/masked";
+
+/** Below this many seconds the countdown turns into a warning (text + icon, not only colour). */
+const WARN_SECS = 30;
+
+const state = {
+  info: null as CounterInfo | null,
+  bootError: null as CommandError | null,
+  lang: "es" as Lang,
+  view: null as CounterView | null,
+  deadline: null as Deadline | null,
+  sending: false,
+  error: null as CommandError | null,
+  warned: false,
+};
+
+const root = document.getElementById("app") ?? document.body;
+
+function m(): Messages {
+  return messages(state.lang);
+}
+
+function defaultLang(info: CounterInfo): Lang {
+  const langs = enabledLangs(info.languages, info.defaultLanguage);
+  return langs.includes(info.defaultLanguage) ? info.defaultLanguage : (langs[0] ?? "es");
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+function screenName(): string {
+  if (state.bootError !== null) return "error";
+  if (state.info === null || state.view === null) return "starting";
+  return state.view.screen;
+}
+
+function render(focus: "title" | string | null = null): void {
+  const msg = m();
+  document.documentElement.lang = state.lang;
+  document.title = msg.counter.title;
+  const screen = screenName();
+  document.body.dataset["screen"] = screen;
+  document.body.dataset["lang"] = state.lang;
+  root.replaceChildren(topBar(msg), h("main", { class: `screen screen-${screen}` }, ...screenBody(msg)));
+  if (focus === "title") document.getElementById("screen-title")?.focus();
+  else if (focus !== null) document.getElementById(focus)?.focus();
+}
+
+function topBar(msg: Messages): HTMLElement {
+  const info = state.info;
+  return h(
+    "header",
+    { class: "topbar" },
+    info !== null
+      ? h(
+          "div",
+          { class: "where" },
+          h("span", { class: "office" }, info.officeName),
+          h("span", { class: "counter-no" }, fmt(msg.counter.counter, { counter: String(info.counter) })),
+        )
+      : null,
+    info?.training === true
+      ? h("strong", { id: "training-badge", class: "training-badge" }, icon("warning"), msg.common.training)
+      : null,
+  );
+}
+
+function title(text: string, iconName?: Parameters<typeof icon>[0]): HTMLElement {
+  return h(
+    "h1",
+    { id: "screen-title", tabindex: "-1" },
+    iconName !== undefined ? icon(iconName) : null,
+    h("span", {}, text),
+  );
+}
+
+function screenBody(msg: Messages): HTMLElement[] {
+  const c = msg.counter;
+  if (state.bootError !== null) {
+    return [
+      h(
+        "p",
+        { class: "message alert", role: "alert" },
+        icon("warning"),
+        fmt(c.bootFailed, { error: commandErrorText(msg, state.bootError) }),
+      ),
+    ];
+  }
+  const view = state.view;
+  if (state.info === null || view === null) {
+    return [h("p", { class: "message muted" }, c.starting)];
+  }
+  switch (view.screen) {
+    case "welcome":
+      return welcome(msg, state.info);
+    case "confirmAlta":
+      return confirmAlta(msg, view);
+    case "altaDone":
+      return [
+        title(c.done.title, "check"),
+        h(
+          "p",
+          { class: "big-line", id: "done-level", "data-level": view.level },
+          fmt(c.done.level, { level: levelName(msg, view.level) }),
+        ),
+        h(
+          "p",
+          { class: "message muted" },
+          ...withSlot(
+            c.done.returning,
+            "secs",
+            h("span", { id: "return-countdown" }, String(state.deadline?.secondsLeft() ?? view.returnInSecs)),
+          ),
+        ),
+      ];
+    case "backToClerk":
+      return [
+        title(c.backToClerk.title, "user"),
+        h("p", { class: "message" }, c.backToClerk.body),
+      ];
+  }
+}
+
+function welcome(msg: Messages, info: CounterInfo): HTMLElement[] {
+  const c = msg.counter;
+  const langs = enabledLangs(info.languages, info.defaultLanguage);
+  return [
+    title(c.welcome.title),
+    h("p", { class: "office-big" }, info.officeName),
+    h("p", { class: "counter-big" }, fmt(c.counter, { counter: String(info.counter) })),
+    h("p", { class: "message" }, c.welcome.body),
+    ...(langs.length > 1
+      ? [h(
+          "section",
+          { class: "languages", "aria-labelledby": "languages-title" },
+          h("h2", { id: "languages-title" }, c.languages),
+          h(
+            "div",
+            { class: "lang-buttons", role: "group", "aria-labelledby": "languages-title" },
+            langs.map((l) =>
+              h(
+                "button",
+                {
+                  id: `lang-${l}`,
+                  type: "button",
+                  lang: l,
+                  class: "lang-button",
+                  "aria-pressed": l === state.lang ? "true" : "false",
+                  onclick: () => {
+                    state.lang = l;
+                    render(`lang-${l}`);
+                  },
+                },
+                l === state.lang ? icon("check") : null,
+                h("span", {}, LANG_NAMES[l]),
+              ),
+            ),
+          ),
+        ),
+        ]
+      : []),
+  ];
+}
+
+function confirmAlta(msg: Messages, view: Extract<CounterView, { screen: "confirmAlta" }>): HTMLElement[] {
+  const c = msg.counter.confirm;
+  const left = state.deadline?.secondsLeft() ?? view.expiresInSecs;
+  return [
+    title(c.title),
+    h(
+      "div",
+      { class: "confirm-layout" },
+      h(
+        "div",
+        { class: "confirm-data" },
+        h("p", { class: "intro" }, c.intro),
+        maskedList(msg, view.citizen, "masked-"),
+      ),
+      h(
+        "div",
+        { class: "confirm-side" },
+        timer(msg, left),
+        // WCAG 2.2.1: the citizen can ask for more time, as often as needed.
+        h(
+          "button",
+          {
+            id: "counter-extend",
+            type: "button",
+            class: "extend",
+            disabled: state.sending || left === 0,
+            onclick: () => void answer("counter_extend"),
+          },
+          icon("clock"),
+          h("span", {}, c.extend),
+        ),
+        h("p", { class: "question" }, c.question),
+        state.error !== null
+          ? h(
+              "p",
+              {
+                id: "counter-error",
+                class: "message alert",
+                role: "alert",
+                tabindex: "-1",
+                "data-code": state.error.code,
+              },
+              icon("warning"),
+              fmt(c.failed, { error: commandErrorText(msg, state.error) }),
+            )
+          : null,
+        state.sending ? h("p", { class: "message muted", role: "status" }, c.sending) : null,
+        h(
+          "div",
+          { class: "answers" },
+          h(
+            "button",
+            {
+              id: "counter-confirm",
+              type: "button",
+              class: "answer yes",
+              disabled: state.sending || left === 0,
+              onclick: () => void answer("counter_confirm"),
+            },
+            icon("check"),
+            h("span", {}, c.confirm),
+          ),
+          h(
+            "button",
+            {
+              id: "counter-reject",
+              type: "button",
+              class: "answer no",
+              disabled: state.sending || left === 0,
+              onclick: () => void answer("counter_reject"),
+            },
+            icon("cross"),
+            h("span", {}, c.reject),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+function timer(msg: Messages, left: number): HTMLElement {
+  const c = msg.counter.confirm;
+  const warn = left <= WARN_SECS;
+  return h(
+    "div",
+    { class: warn ? "timer warn" : "timer", id: "timer", "data-warn": warn ? "true" : "false" },
+    icon(warn ? "warning" : "clock"),
+    h("span", { class: "timer-label", id: "countdown-label" }, c.timeLeft),
+    h(
+      "span",
+      { id: "countdown", role: "timer", "aria-labelledby": "countdown-label", "aria-live": "off" },
+      formatCountdown(left),
+    ),
+    h(
+      "span",
+      { id: "countdown-warning", class: "timer-warning", role: "status" },
+      left === 0 ? c.expired : warn ? fmt(c.warning, { secs: String(WARN_SECS) }) : "",
+    ),
+  );
+}
+
+/** Updates the countdowns in place every 250 ms (no re-render, focus stays put). */
+function tick(): void {
+  const view = state.view;
+  if (view === null || state.deadline === null) return;
+  const left = state.deadline.secondsLeft();
+  if (view.screen === "confirmAlta") {
+    const el = document.getElementById("countdown");
+    const text = formatCountdown(left);
+    if (el !== null && el.textContent !== text) el.textContent = text;
+    const warn = left <= WARN_SECS;
+    const box = document.getElementById("timer");
+    if (box !== null && (box.dataset["warn"] === "true") !== warn) {
+      box.dataset["warn"] = warn ? "true" : "false";
+      box.className = warn ? "timer warn" : "timer";
+      box.firstElementChild?.replaceWith(icon(warn ? "warning" : "clock"));
+    }
+    // The live region stays in place, so the warning is announced when its text changes.
+    const c = m().counter.confirm;
+    const note = left === 0 ? c.expired : warn ? fmt(c.warning, { secs: String(WARN_SECS) }) : "";
+    const w = document.getElementById("countdown-warning");
+    if (w !== null && w.textContent !== note) w.textContent = note;
+    if (left === 0) {
+      for (const id of ["counter-confirm", "counter-reject"]) {
+        const b = document.getElementById(id);
+        if (b instanceof HTMLButtonElement) b.disabled = true;
+      }
+    }
+  } else if (view.screen === "altaDone") {
+    const el = document.getElementById("return-countdown");
+    if (el !== null && el.textContent !== String(left)) el.textContent = String(left);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Actions
+
+async function answer(command: "counter_confirm" | "counter_reject" | "counter_extend"): Promise<void> {
+  if (state.sending) return;
+  state.sending = true;
+  state.error = null;
+  render("title");
+  try {
+    await call<void>(command);
+    // The next view arrives through the channel.
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === "confirmAlta") render("counter-error");
+  }
+}
+
+function onView(view: CounterView): void {
+  const previous = state.view?.screen;
+  state.view = view;
+  state.sending = false;
+  state.error = null;
+  state.deadline =
+    view.screen === "confirmAlta"
+      ? new Deadline(view.expiresInSecs)
+      : view.screen === "altaDone"
+        ? new Deadline(view.returnInSecs)
+        : null;
+  if (view.screen === "welcome" && previous !== undefined && previous !== "welcome" && state.info !== null) {
+    // A new citizen may be next: back to the office's default language.
+    state.lang = defaultLang(state.info);
+  }
+  render(view.screen === previous ? null : "title");
+}
+
+async function boot(): Promise<void> {
+  render();
+  try {
+    const info = await call<CounterInfo>("counter_info");
+    state.info = info;
+    state.lang = defaultLang(info);
+  } catch (e) {
+    state.bootError = asCommandError(e);
+    render();
+    return;
+  }
+  render();
+  try {
+    const channel = new Channel<CounterView>(onView);
+    await call<void>("counter_subscribe", { onView: channel });
+  } catch (e) {
+    state.bootError = asCommandError(e);
+    render();
+  }
+}
+
+window.setInterval(tick, 250);
+void boot();
