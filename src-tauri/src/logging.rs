@@ -31,6 +31,7 @@ pub fn init(data_dir: &Path, config: &LogConfig) -> Result<WorkerGuard, String> 
         .with(
             fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
         )
         .try_init()

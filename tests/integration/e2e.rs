@@ -232,10 +232,14 @@ async fn drive_alta(c: &Client) -> Result<(), BoxError> {
     c.switch_to_window(w.counter.clone()).await?;
     wait_attr(c, "[data-screen]", "data-screen", "welcome").await?;
     screenshot(c, "counter-welcome.png").await?;
+    click(c, "#lang-ca").await?;
+    wait_attr(c, "body", "data-lang", "ca").await?;
 
     // Clerk: log in with the training account shown on screen.
     c.switch_to_window(w.clerk.clone()).await?;
     wait_css(c, "#login-username").await?;
+    // The citizen's language choice does not change the clerk's.
+    wait_attr(c, "html", "lang", "es").await?;
     screenshot(c, "clerk-login.png").await?;
     fill(c, "#login-username", "formacion").await?;
     fill(c, "#login-password", "wrong-password-1").await?;
@@ -282,7 +286,13 @@ async fn drive_alta(c: &Client) -> Result<(), BoxError> {
         "phone masked"
     );
     assert!(!shown.contains("ciudadana.prueba"), "email masked");
-    screenshot(c, "counter-confirm.png").await?;
+    // Still in the language the citizen chose.
+    assert!(
+        text_of(c, "#counter-confirm")
+            .await?
+            .contains("les meves dades")
+    );
+    screenshot(c, "counter-confirm-ca.png").await?;
     click(c, "#counter-reject").await?;
     wait_attr(c, "[data-screen]", "data-screen", "backToClerk").await?;
 
