@@ -24,8 +24,8 @@ measure_once() {
   while [ -z "$clerk" ] || [ -z "$counter" ]; do
     sleep 0.05; waited=$((waited + 1))
     [ "$waited" -gt 600 ] && { echo "run $i: windows not interactive after 30 s" >&2; kill -TERM $pid; return 1; }
-    clerk=$(grep -ho 'ms=[0-9]* startup: clerk window interactive' "$data"/logs/* 2>/dev/null | grep -o '[0-9]*' | head -1 || true)
-    counter=$(grep -ho 'ms=[0-9]* startup: counter window interactive' "$data"/logs/* 2>/dev/null | grep -o '[0-9]*' | head -1 || true)
+    clerk=$(grep -ho 'startup: clerk window interactive ms=[0-9]*' "$data"/logs/* 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)
+    counter=$(grep -ho 'startup: counter window interactive ms=[0-9]*' "$data"/logs/* 2>/dev/null | grep -o '[0-9]*$' | head -1 || true)
   done
   sleep 3   # let both pages settle before measuring memory
   local pids="$pid $(pgrep -d ' ' -P "$pid" || true)"
@@ -38,10 +38,14 @@ measure_once() {
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   echo "$i $clerk $counter $((pss / 1024)) $((rss / 1024)) $(echo $pids | wc -w)"
 }
-export -f measure_once
-export bin work
+# One private X server for all runs; it writes its display number when ready.
+Xvfb -displayfd 3 -nolisten tcp -screen 0 1920x1080x24 3>"$work/display" 2>/dev/null &
+xvfb_pid=$!
+trap 'kill -TERM $xvfb_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.05; done
+export DISPLAY=":$(cat "$work/display")"
 
 echo "run clerk_ms counter_ms pss_mib rss_mib processes"
 for i in $(seq "$runs"); do
-  xvfb-run -a -s "-screen 0 1920x1080x24" bash -c "measure_once $i"
+  measure_once "$i"
 done
