@@ -13,12 +13,20 @@ const COMMANDS: &[&str] = &[
     "alta_submit",
     "alta_cancel",
     "audit_verify",
+    "readers_state",
+    "alta_request_pin",
+    "pin_cancel",
+    "training_cards",
+    "training_insert_card",
+    "training_remove_card",
     // counter screen (commands/counter.rs)
     "counter_info",
     "counter_subscribe",
     "counter_confirm",
     "counter_reject",
     "counter_extend",
+    "counter_submit_pin",
+    "counter_cancel_pin",
 ];
 
 fn main() {

@@ -72,12 +72,20 @@ const CLERK_ONLY: &[&str] = &[
     "alta_submit",
     "alta_cancel",
     "audit_verify",
+    "readers_state",
+    "alta_request_pin",
+    "pin_cancel",
+    "training_cards",
+    "training_insert_card",
+    "training_remove_card",
 ];
 const COUNTER_ONLY: &[&str] = &[
     "counter_info",
     "counter_confirm",
     "counter_reject",
     "counter_extend",
+    "counter_submit_pin",
+    "counter_cancel_pin",
 ];
 
 #[test]

@@ -27,6 +27,12 @@ pub fn render() -> String {
         ClerkEvent::decl(&cfg),
         AuditReportDto::decl(&cfg),
         AuditProblemDto::decl(&cfg),
+        MaskedIdentityDto::decl(&cfg),
+        CardIdentityDto::decl(&cfg),
+        ReaderStateDto::decl(&cfg),
+        ReaderDto::decl(&cfg),
+        ReadersDto::decl(&cfg),
+        TrainingCardDto::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/ipc.rs by src-tauri/src/bindings.rs. Do not edit:\n\

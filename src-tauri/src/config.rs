@@ -23,6 +23,14 @@ pub struct Config {
     pub languages: LanguagesConfig,
     pub idle: IdleConfig,
     pub log: LogConfig,
+    pub readers: ReadersConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadersConfig {
+    /// The reader to use when several hold a card (its PC/SC name).
+    pub preferred: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

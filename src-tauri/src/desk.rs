@@ -19,14 +19,52 @@ use store::{AuditContext, ClerkRecord, IdentityMethod, NewAuditEntry, Store};
 
 use crate::errors::DeskError;
 use crate::ipc::{
-    AltaFormDto, AuditProblemDto, AuditReportDto, ClerkEvent, ClerkSessionDto, ContrastKindDto,
-    CounterView, DocumentKindDto, LevelDto, MaskedCitizenDto, RoleDto,
+    AltaFormDto, AuditProblemDto, AuditReportDto, CardIdentityDto, ClerkEvent, ClerkSessionDto,
+    ContrastKindDto, CounterView, DocumentKindDto, LevelDto, MaskedCitizenDto, MaskedIdentityDto,
+    ReadersDto, RoleDto,
 };
 
 /// Somewhere to push a window's updates: the channel the window opened.
 /// Returns false once the window is gone.
 pub trait Sink<T>: Send + Sync {
     fn send(&self, message: T) -> bool;
+}
+
+/// Who the DNIe in the selected reader says the citizen is.
+#[derive(Clone)]
+pub struct CardIdentity {
+    pub reader: String,
+    pub document: registry::DocumentNumber,
+    /// For the clerk (unmasked).
+    pub dto: CardIdentityDto,
+    /// For the counter screen.
+    pub masked: MaskedIdentityDto,
+}
+
+/// Why the PIN step failed: a stable code, and tries left after a wrong PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardFailure {
+    pub code: &'static str,
+    pub tries_left: Option<u8>,
+}
+
+/// The card operations the desk needs. Blocking: the desk runs them off the
+/// async threads.
+pub trait CardOps: Send + Sync {
+    /// Opens the secure channel, verifies the PIN (once: never retried) and
+    /// has the card sign a fresh challenge, verified against its
+    /// authentication certificate. Returns the document the card proved.
+    fn prove_possession(
+        &self,
+        reader: &str,
+        pin: &Secret,
+    ) -> Result<registry::DocumentNumber, CardFailure>;
+}
+
+/// The PIN step waiting for, or running with, the citizen.
+struct PinRequest {
+    card: CardIdentity,
+    running: bool,
 }
 
 /// The desk's fixed settings, from the configuration.
@@ -53,6 +91,7 @@ struct PendingAlta {
     machine: Alta,
     form: AltaFormDto,
     shown_at: DateTime<Utc>,
+    identity: IdentityMethod,
 }
 
 struct DeskState {
@@ -62,6 +101,15 @@ struct DeskState {
     counter_view_since: DateTime<Utc>,
     counter_sink: Option<Arc<dyn Sink<CounterView>>>,
     clerk_sink: Option<Arc<dyn Sink<ClerkEvent>>>,
+    readers: ReadersDto,
+    /// The DNIe in the selected reader, when one is ready.
+    card: Option<CardIdentity>,
+    /// The last document a DNIe gave in this session (kept after removal, so
+    /// a form filled from the card stays "from the card").
+    last_card_document: Option<registry::DocumentNumber>,
+    /// The document whose holder proved it with the DNIe and its PIN.
+    proven: Option<registry::DocumentNumber>,
+    pin: Option<PinRequest>,
 }
 
 pub struct Desk {
@@ -69,6 +117,7 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     settings: DeskSettings,
+    card_ops: Option<Arc<dyn CardOps>>,
     state: Mutex<DeskState>,
 }
 
@@ -180,6 +229,7 @@ impl Desk {
             clock,
             random,
             settings,
+            card_ops: None,
             state: Mutex::new(DeskState {
                 session: None,
                 alta: None,
@@ -187,8 +237,22 @@ impl Desk {
                 counter_view_since: now,
                 counter_sink: None,
                 clerk_sink: None,
+                readers: ReadersDto {
+                    service: false,
+                    readers: Vec::new(),
+                },
+                card: None,
+                last_card_document: None,
+                proven: None,
+                pin: None,
             }),
         }
+    }
+
+    /// Where the PIN step runs (the PC/SC card reader in the app).
+    pub fn with_card_ops(mut self, ops: Arc<dyn CardOps>) -> Desk {
+        self.card_ops = Some(ops);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -215,8 +279,213 @@ impl Desk {
         }
     }
 
+    /// The clerk window opened its channel: it gets the readers at once.
     pub async fn subscribe_clerk(&self, sink: Arc<dyn Sink<ClerkEvent>>) {
-        self.state.lock().await.clerk_sink = Some(sink);
+        let mut state = self.state.lock().await;
+        let readers = state.readers.clone();
+        if sink.send(ClerkEvent::Readers { readers }) {
+            state.clerk_sink = Some(sink);
+        }
+    }
+
+    // ---- card readers ----------------------------------------------------
+
+    /// The readers changed. When nothing else is going on, the counter shows
+    /// the citizen who the card says they are (masked), or its welcome again.
+    pub async fn readers_changed(&self, readers: ReadersDto, card: Option<CardIdentity>) {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        state.readers = readers.clone();
+        if let Some(card) = &card {
+            state.last_card_document = Some(card.document.clone());
+        }
+        let same_card = match (&state.card, &card) {
+            (Some(a), Some(b)) => a.document == b.document && a.reader == b.reader,
+            (None, None) => true,
+            _ => false,
+        };
+        state.card = card.clone();
+        state.tell_clerk(ClerkEvent::Readers { readers });
+        if !same_card {
+            // A PIN asked of another card (or of no card) is over.
+            if state.pin.take().is_some() {
+                state.tell_clerk(ClerkEvent::PinFailed {
+                    code: "PCSC-004".to_owned(),
+                    tries_left: None,
+                });
+            }
+        }
+        if state.alta.is_none() {
+            let idle_view = matches!(
+                state.counter_view,
+                CounterView::Welcome
+                    | CounterView::Identified { .. }
+                    | CounterView::EnterPin { .. }
+                    | CounterView::PinVerified
+                    | CounterView::PinBlocked
+            );
+            if idle_view && !same_card {
+                let view = match card {
+                    Some(card) => CounterView::Identified {
+                        citizen: card.masked,
+                    },
+                    None => CounterView::Welcome,
+                };
+                state.show_counter(view, now);
+            }
+        }
+    }
+
+    pub async fn readers(&self) -> ReadersDto {
+        self.state.lock().await.readers.clone()
+    }
+
+    /// The clerk asks the citizen for their DNIe PIN on the counter screen.
+    pub async fn request_pin(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        Self::active_session(&mut state, now, &self.settings)?;
+        if state.alta.is_some() || state.pin.as_ref().is_some_and(|p| p.running) {
+            return Err(DeskError::AltaBusy);
+        }
+        let card = state.card.clone().ok_or(DeskError::NoCard)?;
+        state.show_counter(
+            CounterView::EnterPin {
+                citizen: card.masked.clone(),
+                tries_left: None,
+                error_code: None,
+            },
+            now,
+        );
+        state.pin = Some(PinRequest {
+            card,
+            running: false,
+        });
+        state.tell_clerk(ClerkEvent::PinRequested);
+        Ok(())
+    }
+
+    /// The clerk or the citizen gives up the PIN step.
+    async fn end_pin(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        match state.pin.as_ref() {
+            None => return Err(DeskError::NoPinRequested),
+            Some(p) if p.running => return Err(DeskError::AltaBusy),
+            Some(_) => {}
+        }
+        state.pin = None;
+        let view = match &state.card {
+            Some(card) => CounterView::Identified {
+                citizen: card.masked.clone(),
+            },
+            None => CounterView::Welcome,
+        };
+        state.show_counter(view, now);
+        state.tell_clerk(ClerkEvent::PinFailed {
+            code: "PIN-CANCELLED".to_owned(),
+            tries_left: None,
+        });
+        Ok(())
+    }
+
+    pub async fn cancel_pin(&self) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        {
+            let mut state = self.state.lock().await;
+            Self::active_session(&mut state, now, &self.settings)?;
+        }
+        self.end_pin().await
+    }
+
+    pub async fn counter_cancel_pin(&self) -> Result<(), DeskError> {
+        self.end_pin().await
+    }
+
+    /// The citizen typed their PIN on the counter screen. It goes to the card
+    /// once — a wrong PIN is never retried — and only lives in `pin`.
+    pub async fn counter_submit_pin(&self, pin: Secret) -> Result<(), DeskError> {
+        let now = self.clock.now();
+        let ops = self.card_ops.clone().ok_or(DeskError::NoCard)?;
+        let card = {
+            let mut state = self.state.lock().await;
+            let request = state.pin.as_mut().ok_or(DeskError::NoPinRequested)?;
+            if request.running {
+                return Err(DeskError::AltaBusy);
+            }
+            request.running = true;
+            let card = request.card.clone();
+            state.show_counter(CounterView::PinChecking, now);
+            card
+        };
+        let reader = card.reader.clone();
+        let outcome = tokio::task::spawn_blocking(move || ops.prove_possession(&reader, &pin))
+            .await
+            .unwrap_or(Err(CardFailure {
+                code: "PCSC-009",
+                tries_left: None,
+            }));
+        let now = self.clock.now();
+        let mut state = self.state.lock().await;
+        if state.pin.is_none() {
+            // The card went away meanwhile; the clerk was told.
+            return Ok(());
+        }
+        let outcome = outcome.and_then(|document| {
+            if document == card.document {
+                Ok(document)
+            } else {
+                Err(CardFailure {
+                    code: "CARD-MISMATCH",
+                    tries_left: None,
+                })
+            }
+        });
+        match outcome {
+            Ok(document) => {
+                info!("identity proven with DNIe and PIN");
+                state.pin = None;
+                state.proven = Some(document.clone());
+                state.show_counter(CounterView::PinVerified, now);
+                state.tell_clerk(ClerkEvent::PinVerified {
+                    document: document.unmasked(),
+                });
+            }
+            Err(failure) if failure.code == "PIN-001" || failure.code == "PIN-003" => {
+                // Wrong (or malformed) PIN: the citizen may try again, by hand.
+                if let Some(request) = state.pin.as_mut() {
+                    request.running = false;
+                }
+                state.show_counter(
+                    CounterView::EnterPin {
+                        citizen: card.masked.clone(),
+                        tries_left: failure.tries_left,
+                        error_code: Some(failure.code.to_owned()),
+                    },
+                    now,
+                );
+                state.tell_clerk(ClerkEvent::PinFailed {
+                    code: failure.code.to_owned(),
+                    tries_left: failure.tries_left,
+                });
+            }
+            Err(failure) => {
+                state.pin = None;
+                let view = if failure.code == "PIN-002" {
+                    CounterView::PinBlocked
+                } else {
+                    CounterView::Identified {
+                        citizen: card.masked.clone(),
+                    }
+                };
+                state.show_counter(view, now);
+                state.tell_clerk(ClerkEvent::PinFailed {
+                    code: failure.code.to_owned(),
+                    tries_left: failure.tries_left,
+                });
+            }
+        }
+        Ok(())
     }
 
     // ---- clerk session -------------------------------------------------
@@ -330,7 +599,8 @@ impl Desk {
             return Ok(());
         };
         if state.alta.take().is_some() {
-            state.show_counter(CounterView::Welcome, now);
+            let view = Self::idle_view(&state);
+            state.show_counter(view, now);
         }
         drop(state);
         let ctx = self.audit_ctx(session.clerk.username.as_str(), now);
@@ -407,12 +677,27 @@ impl Desk {
             let _ = machine.refuse_already_registered(now);
             return Err(DeskError::AlreadyRegistered(existing.level));
         }
+        // "From the card" must be true: the document is the one a DNIe gave.
+        let identity = if dto.from_card {
+            if state.last_card_document.as_ref() != Some(&data.document) {
+                return Err(DeskError::CardMismatch);
+            }
+            if state.proven.as_ref() == Some(&data.document) {
+                IdentityMethod::DniePin
+            } else {
+                IdentityMethod::Dnie
+            }
+        } else {
+            IdentityMethod::ManualDocument
+        };
         let citizen = masked_citizen(&data);
         let expires_in_secs = secs(self.settings.counter_timeout);
+        state.pin = None;
         state.alta = Some(PendingAlta {
             machine,
             form: dto,
             shown_at: now,
+            identity,
         });
         state.show_counter(
             CounterView::ConfirmAlta {
@@ -440,13 +725,15 @@ impl Desk {
             // The citizen said "wrong" and the clerk gives up the correction:
             // the counter stops saying the clerk is correcting.
             if matches!(state.counter_view, CounterView::BackToClerk) {
-                state.show_counter(CounterView::Welcome, now);
+                let view = Self::idle_view(&state);
+                state.show_counter(view, now);
                 return Ok(());
             }
             return Err(DeskError::NoAltaInProgress);
         };
         pending.machine.cancel(now).map_err(DeskError::from_alta)?;
-        state.show_counter(CounterView::Welcome, now);
+        let view = Self::idle_view(&state);
+        state.show_counter(view, now);
         drop(state);
         self.audit_simple(&actor, AuditAction::AltaCancelled, now)
             .await
@@ -465,6 +752,7 @@ impl Desk {
         };
         let clerk_id = session.clerk.id.clone();
         let actor = session.clerk.username.as_str().to_owned();
+        let identity = pending.identity;
         let confirmed = pending
             .machine
             .citizen_confirm(now)
@@ -479,17 +767,17 @@ impl Desk {
         let ctx = self.audit_ctx(&actor, now);
         match self
             .store
-            .register_alta(
-                &data,
-                IdentityMethod::ManualDocument,
-                &clerk_id,
-                &ctx,
-                self.random.as_ref(),
-            )
+            .register_alta(&data, identity, &clerk_id, &ctx, self.random.as_ref())
             .await
         {
             Ok(registration) => {
-                info!(audit_seq = registration.audit_seq, "alta completed");
+                info!(
+                    audit_seq = registration.audit_seq,
+                    identity = identity.as_str(),
+                    "alta completed"
+                );
+                // The proof served this alta; the next operation needs its own.
+                state.proven = None;
                 state.show_counter(
                     CounterView::AltaDone {
                         level: level_dto(registration.level),
@@ -627,6 +915,17 @@ impl Desk {
         Ok(dto)
     }
 
+    /// What the counter shows when nothing is going on: who the card in the
+    /// reader says the citizen is, or the welcome screen.
+    fn idle_view(state: &DeskState) -> CounterView {
+        match &state.card {
+            Some(card) => CounterView::Identified {
+                citizen: card.masked.clone(),
+            },
+            None => CounterView::Welcome,
+        }
+    }
+
     // ---- time ----------------------------------------------------------
 
     /// Called about once a second: locks an idle console, gives up on a
@@ -656,20 +955,36 @@ impl Desk {
             && let Some(mut pending) = state.alta.take()
             && pending.machine.time_out(now).is_ok()
         {
-            state.show_counter(CounterView::Welcome, now);
+            let view = Self::idle_view(&state);
+            state.show_counter(view, now);
             state.tell_clerk(ClerkEvent::AltaTimedOut { form: pending.form });
         }
 
+        // A PIN pad nobody answers gives up like any other question.
+        let pin_abandoned = matches!(state.counter_view, CounterView::EnterPin { .. })
+            && state.pin.as_ref().is_some_and(|p| !p.running)
+            && now - state.counter_view_since >= self.settings.counter_timeout;
+        if pin_abandoned {
+            state.pin = None;
+            state.tell_clerk(ClerkEvent::PinFailed {
+                code: "PIN-TIMEOUT".to_owned(),
+                tries_left: None,
+            });
+        }
+
         let since = now - state.counter_view_since;
-        let back_to_welcome = match state.counter_view {
-            CounterView::AltaDone { .. } => since >= self.settings.done_screen,
+        let back_to_idle = match state.counter_view {
+            CounterView::AltaDone { .. } | CounterView::PinVerified | CounterView::PinBlocked => {
+                since >= self.settings.done_screen
+            }
             CounterView::BackToClerk => {
                 state.alta.is_none() && since >= self.settings.counter_timeout
             }
-            _ => false,
+            _ => pin_abandoned,
         };
-        if back_to_welcome {
-            state.show_counter(CounterView::Welcome, now);
+        if back_to_idle {
+            let view = Self::idle_view(&state);
+            state.show_counter(view, now);
         }
     }
 }
@@ -718,7 +1033,22 @@ mod tests {
 
     const PASSWORD: &str = "clave-de-prueba-larga";
 
+    fn settings() -> DeskSettings {
+        DeskSettings {
+            office_code: "O00012345".into(),
+            counter: 1,
+            clerk_idle_lock: Duration::seconds(300),
+            counter_timeout: Duration::seconds(120),
+            done_screen: Duration::seconds(10),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+
     async fn fixture() -> Fixture {
+        fixture_with(None).await
+    }
+
+    async fn fixture_with(ops: Option<Arc<dyn CardOps>>) -> Fixture {
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
         ));
@@ -747,15 +1077,10 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let settings = DeskSettings {
-            office_code: "O00012345".into(),
-            counter: 1,
-            clerk_idle_lock: Duration::seconds(300),
-            counter_timeout: Duration::seconds(120),
-            done_screen: Duration::seconds(10),
-            lockout: LockoutPolicy::default(),
-        };
-        let desk = Desk::new(store, clock.clone(), random, settings);
+        let mut desk = Desk::new(store, clock.clone(), random, settings());
+        if let Some(ops) = ops {
+            desk = desk.with_card_ops(ops);
+        }
         let counter = Arc::new(Recorder::default());
         let clerk = Arc::new(Recorder::default());
         desk.subscribe_counter(counter.clone()).await;
@@ -1111,5 +1436,246 @@ mod tests {
         f.desk.logout().await.unwrap();
         assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
         assert!(f.desk.session().await.is_none());
+    }
+
+    // ---- the DNIe and its PIN, with the virtual DNIe's engine in process ----
+
+    mod card {
+        use std::sync::Mutex as StdMutex;
+
+        use card_sim::{CardOptions, IdentityFile, TerminalTrust, TestPki, VirtualCard};
+        use dnie::{Dnie, DnieConfig, Pin, Transport, TransportError};
+
+        use super::super::{CardFailure, CardIdentity, CardOps};
+
+        struct Engine<'a>(&'a mut VirtualCard);
+
+        impl Transport for Engine<'_> {
+            fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+                Ok(self.0.process(apdu))
+            }
+        }
+
+        /// The real card logic of card-sim, driven by the real dnie host,
+        /// without PC/SC (the end-to-end test covers that).
+        pub struct EngineOps {
+            pub card: StdMutex<VirtualCard>,
+            pub config: DnieConfig,
+        }
+
+        pub fn card(name: &str) -> (EngineOps, CardIdentity) {
+            let identities = IdentityFile::builtin().unwrap();
+            let identity = identities.get(name).unwrap();
+            let options = CardOptions {
+                trust: TerminalTrust::Production,
+                ..CardOptions::default()
+            };
+            let mut card =
+                VirtualCard::dnie_with(identity, TestPki::builtin().unwrap(), options).unwrap();
+            let config = crate::dnie_config(&crate::config::Config::training_defaults());
+            let atr = card.atr();
+            let read = Dnie::open(Engine(&mut card), &atr, &config)
+                .unwrap()
+                .read_identity()
+                .unwrap();
+            let identity = crate::reader::card_identity("Virtual PCD 00 00", &read).unwrap();
+            (
+                EngineOps {
+                    card: StdMutex::new(card),
+                    config,
+                },
+                identity,
+            )
+        }
+
+        impl CardOps for EngineOps {
+            fn prove_possession(
+                &self,
+                _reader: &str,
+                pin: &registry::Secret,
+            ) -> Result<registry::DocumentNumber, CardFailure> {
+                let fail = |e: dnie::DnieError| CardFailure {
+                    code: e.code(),
+                    tries_left: match e {
+                        dnie::DnieError::WrongPin { tries_left } => Some(tries_left),
+                        _ => None,
+                    },
+                };
+                let pin = Pin::new(pin.expose()).map_err(fail)?;
+                let mut card = self.card.lock().unwrap();
+                let atr = card.atr();
+                let mut dnie = Dnie::open(Engine(&mut card), &atr, &self.config).map_err(fail)?;
+                let proof = dnie
+                    .prove_possession(&pin, &mut rand::rngs::OsRng)
+                    .map_err(fail)?;
+                Ok(registry::DocumentNumber::parse(&proof.identity.document).unwrap())
+            }
+        }
+    }
+
+    async fn with_card(name: &str) -> (Fixture, CardIdentity, String) {
+        let (ops, identity) = card::card(name);
+        let pin = card_sim::IdentityFile::builtin()
+            .unwrap()
+            .get(name)
+            .unwrap()
+            .pin
+            .clone();
+        let f = fixture_with(Some(Arc::new(ops))).await;
+        f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
+        let readers = ReadersDto {
+            service: true,
+            readers: Vec::new(),
+        };
+        f.desk
+            .readers_changed(readers, Some(identity.clone()))
+            .await;
+        (f, identity, pin)
+    }
+
+    fn card_form(identity: &CardIdentity) -> AltaFormDto {
+        AltaFormDto {
+            document: identity.dto.document.clone(),
+            given_name: identity.dto.given_name.clone(),
+            first_surname: identity.dto.first_surname.clone(),
+            second_surname: identity.dto.second_surname.clone(),
+            support_number: identity.dto.idesp.clone(),
+            from_card: true,
+            ..form()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_card_shows_the_citizen_masked_on_the_counter() {
+        let (f, identity, _) = with_card("especimen").await;
+        let Some(CounterView::Identified { citizen }) = f.counter.last() else {
+            panic!("{:?}", f.counter.all());
+        };
+        assert_eq!(citizen.document, identity.document.masked());
+        assert!(!citizen.document.contains(&identity.dto.document[..5]));
+        // The card goes: back to welcome.
+        let readers = ReadersDto {
+            service: true,
+            readers: Vec::new(),
+        };
+        f.desk.readers_changed(readers, None).await;
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+    }
+
+    #[tokio::test]
+    async fn the_pin_proves_the_identity_and_the_alta_records_it() {
+        let (f, identity, pin) = with_card("especimen").await;
+        f.desk.request_pin().await.unwrap();
+        assert!(matches!(
+            f.counter.last(),
+            Some(CounterView::EnterPin {
+                tries_left: None,
+                ..
+            })
+        ));
+        assert!(matches!(f.clerk.last(), Some(ClerkEvent::PinRequested)));
+
+        // A wrong PIN: tries left on the counter, told to the clerk, not retried.
+        f.desk
+            .counter_submit_pin(Secret::new("NOTMYPIN1"))
+            .await
+            .unwrap();
+        let Some(CounterView::EnterPin {
+            tries_left: Some(tries),
+            error_code: Some(code),
+            ..
+        }) = f.counter.last()
+        else {
+            panic!("{:?}", f.counter.all());
+        };
+        assert_eq!((tries, code.as_str()), (2, "PIN-001"));
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::PinFailed {
+                tries_left: Some(2),
+                ..
+            })
+        ));
+
+        // The right PIN.
+        f.desk.counter_submit_pin(Secret::new(pin)).await.unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::PinVerified)));
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::PinVerified { .. })
+        ));
+
+        // The alta from the card records "proven with DNIe and PIN".
+        f.desk.submit_alta(card_form(&identity)).await.unwrap();
+        f.desk.counter_confirm().await.unwrap();
+        let entries = f.desk.store().audit_entries().await.unwrap();
+        let alta = entries
+            .iter()
+            .find(|e| e.action == "alta_completed")
+            .unwrap();
+        assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
+    }
+
+    #[tokio::test]
+    async fn an_alta_from_the_card_without_pin_records_the_dnie() {
+        let (f, identity, _) = with_card("ficticia").await;
+        f.desk.submit_alta(card_form(&identity)).await.unwrap();
+        f.desk.counter_confirm().await.unwrap();
+        let entries = f.desk.store().audit_entries().await.unwrap();
+        let alta = entries
+            .iter()
+            .find(|e| e.action == "alta_completed")
+            .unwrap();
+        assert!(alta.detail.contains("\"dnie\""), "{}", alta.detail);
+    }
+
+    #[tokio::test]
+    async fn a_form_claiming_another_card_is_refused() {
+        let (f, identity, _) = with_card("especimen").await;
+        let other = AltaFormDto {
+            document: "12345678Z".into(),
+            ..card_form(&identity)
+        };
+        assert!(matches!(
+            f.desk.submit_alta(other).await,
+            Err(DeskError::CardMismatch)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_blocked_pin_is_explained_and_never_retried() {
+        let (f, _, _) = with_card("ficticia-bloqueada").await;
+        f.desk.request_pin().await.unwrap();
+        f.desk
+            .counter_submit_pin(Secret::new("ANYPIN123"))
+            .await
+            .unwrap();
+        assert!(matches!(f.counter.last(), Some(CounterView::PinBlocked)));
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::PinFailed { ref code, .. }) if code == "PIN-002"
+        ));
+        // The request is over: another PIN is not taken.
+        assert!(matches!(
+            f.desk.counter_submit_pin(Secret::new("ANYPIN123")).await,
+            Err(DeskError::NoPinRequested)
+        ));
+    }
+
+    #[tokio::test]
+    async fn removing_the_card_ends_the_pin_step() {
+        let (f, _, _) = with_card("especimen").await;
+        f.desk.request_pin().await.unwrap();
+        let readers = ReadersDto {
+            service: true,
+            readers: Vec::new(),
+        };
+        f.desk.readers_changed(readers, None).await;
+        assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::PinFailed { ref code, .. }) if code == "PCSC-004"
+        ));
+        assert!(matches!(f.desk.request_pin().await, Err(DeskError::NoCard)));
     }
 }

@@ -33,6 +33,14 @@ pub enum DeskError {
     Transition(&'static str),
     #[error("storage failed, nothing was saved: {0}")]
     Store(StoreError),
+    #[error("no DNIe is ready in a reader")]
+    NoCard,
+    #[error("the document in the form is not the one the DNIe gave")]
+    CardMismatch,
+    #[error("no PIN was asked for")]
+    NoPinRequested,
+    #[error("training mode: {0}")]
+    Training(&'static str),
 }
 
 impl From<StoreError> for DeskError {
@@ -66,6 +74,10 @@ impl DeskError {
             DeskError::AltaBusy => "ALTA-003",
             DeskError::Transition(code) => code,
             DeskError::Store(e) => e.code(),
+            DeskError::NoCard => "CARD-NONE",
+            DeskError::CardMismatch => "CARD-MISMATCH",
+            DeskError::NoPinRequested => "PIN-NONE",
+            DeskError::Training(code) => code,
         }
     }
 

@@ -122,6 +122,9 @@ pub struct AltaFormDto {
     pub second_surname: String,
     pub phone: String,
     pub email: String,
+    /// The clerk took document, name and support number from the DNIe in the
+    /// reader (the backend checks they still match the card).
+    pub from_card: bool,
 }
 
 impl std::fmt::Debug for AltaFormDto {
@@ -194,6 +197,101 @@ pub enum CounterView {
     },
     /// The citizen said the data was wrong; the clerk is correcting it.
     BackToClerk,
+    /// A DNIe was read: the citizen sees who the card says they are, masked.
+    #[serde(rename_all = "camelCase")]
+    Identified { citizen: MaskedIdentityDto },
+    /// The citizen types their DNIe PIN here (never in the clerk window).
+    /// After a wrong PIN, `tries_left` and the error code say so.
+    #[serde(rename_all = "camelCase")]
+    EnterPin {
+        citizen: MaskedIdentityDto,
+        tries_left: Option<u8>,
+        error_code: Option<String>,
+    },
+    /// The card is checking the PIN and signing the challenge.
+    PinChecking,
+    /// The chip proved it is a genuine DNIe and the PIN was right.
+    PinVerified,
+    /// The PIN is blocked: only a police station's PAD kiosk can unblock it.
+    PinBlocked,
+}
+
+/// Who the DNIe says the citizen is, as the counter screen shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct MaskedIdentityDto {
+    /// e.g. `****5678Z`.
+    pub document: String,
+    pub name: String,
+}
+
+/// Who the DNIe says the citizen is: the clerk window only.
+#[derive(Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CardIdentityDto {
+    pub document: String,
+    pub given_name: String,
+    pub surnames: String,
+    /// The split of `surnames` the alta form uses (first, second).
+    pub first_surname: String,
+    pub second_surname: String,
+    /// Support number (IDESP) read from the chip.
+    pub idesp: String,
+    /// Last day of the authentication certificate, `YYYY-MM-DD`.
+    pub cert_valid_until: String,
+    /// `2.0` or `3.0` (3.0 and 4.0 behave alike over contact).
+    pub version: String,
+}
+
+impl std::fmt::Debug for CardIdentityDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardIdentityDto([redacted])")
+    }
+}
+
+/// What one card reader shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum ReaderStateDto {
+    Empty,
+    Reading,
+    #[serde(rename_all = "camelCase")]
+    Ready {
+        identity: CardIdentityDto,
+    },
+    NotADnie,
+    Finalised,
+    #[serde(rename_all = "camelCase")]
+    Error {
+        code: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReaderDto {
+    pub name: String,
+    pub state: ReaderStateDto,
+    /// The reader whose card the desk uses.
+    pub selected: bool,
+}
+
+/// The whole picture of the card readers.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadersDto {
+    /// pcscd (the PC/SC service) is running.
+    pub service: bool,
+    pub readers: Vec<ReaderDto>,
+}
+
+/// A virtual DNIe the training panel can insert.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingCardDto {
+    pub id: String,
+    /// What kind of card it is, for the trainee (no real person's data).
+    pub label: String,
 }
 
 /// Static facts for the counter screen.
@@ -239,6 +337,20 @@ pub enum ClerkEvent {
     },
     /// The console locked itself after the idle timeout.
     Locked,
+    /// The card readers changed.
+    #[serde(rename_all = "camelCase")]
+    Readers { readers: ReadersDto },
+    /// The counter screen is asking the citizen for their DNIe PIN.
+    PinRequested,
+    /// Identity proven with the DNIe and its PIN (signed challenge verified).
+    #[serde(rename_all = "camelCase")]
+    PinVerified { document: String },
+    /// The PIN step failed: wrong PIN (with tries left), blocked, card removed…
+    #[serde(rename_all = "camelCase")]
+    PinFailed {
+        code: String,
+        tries_left: Option<u8>,
+    },
 }
 
 /// Result of the audit-chain verification.

@@ -12,6 +12,8 @@ pub mod desk;
 pub mod errors;
 pub mod ipc;
 pub mod logging;
+pub mod reader;
+pub mod training;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +51,10 @@ pub enum StartError {
     Logging(String),
     #[error("the window system failed: {0}")]
     Tauri(#[from] tauri::Error),
+    #[error("training mode: {0}")]
+    Training(String),
+    #[error("cannot watch the card readers: {0}")]
+    Readers(std::io::Error),
 }
 
 /// Registers the commands of both windows. Generic over the runtime so the
@@ -65,11 +71,19 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::clerk::alta_submit,
         commands::clerk::alta_cancel,
         commands::clerk::audit_verify,
+        commands::clerk::readers_state,
+        commands::clerk::alta_request_pin,
+        commands::clerk::pin_cancel,
+        commands::clerk::training_cards,
+        commands::clerk::training_insert_card,
+        commands::clerk::training_remove_card,
         commands::counter::counter_info,
         commands::counter::counter_subscribe,
         commands::counter::counter_confirm,
         commands::counter::counter_reject,
         commands::counter::counter_extend,
+        commands::counter::counter_submit_pin,
+        commands::counter::counter_cancel_pin,
     ])
 }
 
@@ -118,12 +132,32 @@ pub async fn app_state(
         languages: config.languages.enabled.clone(),
         default_language: config.languages.default,
     };
+    let desk =
+        Desk::new(store, clock, random, settings).with_card_ops(Arc::new(reader::PcscCardOps {
+            config: dnie_config(config),
+        }));
+    let training = if config.training {
+        Some(training::Training::new().map_err(|e| StartError::Training(e.to_string()))?)
+    } else {
+        None
+    };
     Ok(AppState {
-        desk: Arc::new(Desk::new(store, clock, random, settings)),
+        desk: Arc::new(desk),
         app_info,
         counter_info,
         startup: commands::StartupProbe::new(started),
+        training,
     })
+}
+
+/// How cards are read: production roots and key sets, except that training
+/// mode trusts the component root of the virtual DNIe's test PKI.
+pub fn dnie_config(config: &Config) -> dnie::DnieConfig {
+    let mut dnie = dnie::DnieConfig::default();
+    if config.training {
+        dnie.component_root = training::test_component_root();
+    }
+    dnie
 }
 
 /// Holds the data directory for this process: a second Ventanilla on the
@@ -214,6 +248,12 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
     })?;
     let desk = state.desk.clone();
     let training = config.training;
+    let watcher = reader::start(
+        desk.clone(),
+        dnie_config(&config),
+        config.readers.preferred.clone(),
+    )
+    .map_err(StartError::Readers)?;
 
     with_commands(tauri::Builder::default())
         .manage(state)
@@ -241,10 +281,14 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
             if let tauri::RunEvent::ExitRequested { .. } = event
                 && let Some(state) = app.try_state::<AppState>()
             {
+                if let Some(training) = &state.training {
+                    let _ = training.remove();
+                }
                 let store = state.desk.store().clone();
                 tauri::async_runtime::block_on(store.close());
             }
         });
+    watcher.stop();
     Ok(())
 }
 

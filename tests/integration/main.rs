@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_cli;
+mod dnie_stack;
 mod e2e;
 mod store_file;

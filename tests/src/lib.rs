@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod pcsc;
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A child process stopped with SIGTERM (never SIGKILL first: tauri-driver

@@ -51,7 +51,12 @@ permanent: boolean, issueDate: string,
 /**
  * IDESP for a DNI (optional), support number for a NIE (required).
  */
-supportNumber: string, givenName: string, firstSurname: string, secondSurname: string, phone: string, email: string, };
+supportNumber: string, givenName: string, firstSurname: string, secondSurname: string, phone: string, email: string, 
+/**
+ * The clerk took document, name and support number from the DNIe in the
+ * reader (the backend checks they still match the card).
+ */
+fromCard: boolean, };
 
 export type LevelDto = "basico" | "avanzado";
 
@@ -85,11 +90,11 @@ export type CounterView = { "screen": "welcome" } | { "screen": "confirmAlta", c
 /**
  * Seconds until the request times out and the screen clears.
  */
-expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" };
+expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" } | { "screen": "identified", citizen: MaskedIdentityDto, } | { "screen": "enterPin", citizen: MaskedIdentityDto, triesLeft: number | null, errorCode: string | null, } | { "screen": "pinChecking" } | { "screen": "pinVerified" } | { "screen": "pinBlocked" };
 
 export type CounterInfo = { officeName: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, };
 
-export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" };
+export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, };
 
 export type AuditReportDto = { entries: number, intact: boolean, problems: Array<AuditProblemDto>, };
 
@@ -98,3 +103,47 @@ export type AuditProblemDto = { seq: number,
  * `changed`, `missing`, `inserted`, `reordered`, `truncated`.
  */
 kind: string, };
+
+export type MaskedIdentityDto = { 
+/**
+ * e.g. `****5678Z`.
+ */
+document: string, name: string, };
+
+export type CardIdentityDto = { document: string, givenName: string, surnames: string, 
+/**
+ * The split of `surnames` the alta form uses (first, second).
+ */
+firstSurname: string, secondSurname: string, 
+/**
+ * Support number (IDESP) read from the chip.
+ */
+idesp: string, 
+/**
+ * Last day of the authentication certificate, `YYYY-MM-DD`.
+ */
+certValidUntil: string, 
+/**
+ * `2.0` or `3.0` (3.0 and 4.0 behave alike over contact).
+ */
+version: string, };
+
+export type ReaderStateDto = { "state": "empty" } | { "state": "reading" } | { "state": "ready", identity: CardIdentityDto, } | { "state": "notADnie" } | { "state": "finalised" } | { "state": "error", code: string, };
+
+export type ReaderDto = { name: string, state: ReaderStateDto, 
+/**
+ * The reader whose card the desk uses.
+ */
+selected: boolean, };
+
+export type ReadersDto = { 
+/**
+ * pcscd (the PC/SC service) is running.
+ */
+service: boolean, readers: Array<ReaderDto>, };
+
+export type TrainingCardDto = { id: string, 
+/**
+ * What kind of card it is, for the trainee (no real person's data).
+ */
+label: string, };

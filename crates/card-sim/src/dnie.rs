@@ -58,6 +58,19 @@ pub enum PlainDuringSm {
     CloseAndProcess,
 }
 
+/// How a refused command inside a secure channel is answered (DNIE.md §3.3: error SWs
+/// "may come back unwrapped").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SmErrorReplies {
+    /// `99 02 SW 8E MAC`, like every other answer (default).
+    #[default]
+    Wrapped,
+    /// The bare SW, no data objects. The session stays open and its SSC steps as if the
+    /// reply had been wrapped (jmulticard's model, which keeps using the channel after a
+    /// refused DG3); a reader unsure of that can drop the channel and handshake again.
+    Plain,
+}
+
 /// Options of a virtual DNIe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CardOptions {
@@ -70,6 +83,8 @@ pub struct CardOptions {
     pub max_sm_read: usize,
     /// Seed of the card's random generator (`None`: from the OS).
     pub rng_seed: Option<u64>,
+    /// Refusals inside a channel: wrapped (default) or bare.
+    pub sm_error_replies: SmErrorReplies,
 }
 
 impl Default for CardOptions {
@@ -79,6 +94,7 @@ impl Default for CardOptions {
             plain_during_sm: PlainDuringSm::CloseAndFail,
             max_sm_read: 0xE7,
             rng_seed: None,
+            sm_error_replies: SmErrorReplies::Wrapped,
         }
     }
 }
@@ -318,9 +334,15 @@ impl DnieCard {
             self.wrong_length_once = false;
             resp = Response::sw(0x6C00 | (resp.data.len() & 0xFF) as u16);
         }
-        let corrupt = std::mem::take(&mut self.corrupt_next_mac);
+        let bare = self.opts.sm_error_replies == SmErrorReplies::Plain
+            && resp.data.is_empty()
+            && resp.sw != sw::OK;
         let out = match self.session.as_mut() {
-            Some(s) => s.wrap_response(&resp, corrupt),
+            Some(s) if bare => {
+                s.step_without_reply();
+                resp
+            }
+            Some(s) => s.wrap_response(&resp, std::mem::take(&mut self.corrupt_next_mac)),
             None => resp,
         };
         if let Some(next) = self.pending_session.take() {

@@ -27,7 +27,7 @@ pub mod x509;
 mod tests;
 
 pub use card::{EngineFault, VirtualCard};
-pub use dnie::{CardOptions, PlainDuringSm, TerminalTrust};
+pub use dnie::{CardOptions, PlainDuringSm, SmErrorReplies, TerminalTrust};
 pub use error::Error;
 pub use identity::{DnieVersion, Identity, IdentityFile};
 pub use pki::{IfdKeyBytes, TerminalKeySetBytes, TestPki};

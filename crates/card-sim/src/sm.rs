@@ -147,6 +147,11 @@ impl Session {
         })
     }
 
+    /// Counts a reply sent unwrapped (a bare error SW) as if it had been wrapped.
+    pub fn step_without_reply(&mut self) {
+        ssc_increment(&mut self.ssc);
+    }
+
     /// Wraps a response (increments the SSC first): `[87 01 ‖ enc] 99 02 SW 8E MAC`, SW 9000.
     pub fn wrap_response(&mut self, resp: &Response, corrupt_mac: bool) -> Response {
         ssc_increment(&mut self.ssc);

@@ -26,6 +26,11 @@ pub struct Card<T: Transport> {
     transport: T,
     stats: CardStats,
     session: Option<SmSession>,
+    /// The card may still hold a secure-messaging session the host no longer has (dropped
+    /// after an error or to switch channels). A real DNIe answers the next plain command
+    /// with an SM error (6987/6988) and closes its session (DNIE.md §3.3; the way OpenSC
+    /// closes a channel), so that command is sent again once.
+    card_session: bool,
 }
 
 impl<T: Transport> Card<T> {
@@ -35,6 +40,7 @@ impl<T: Transport> Card<T> {
             transport,
             stats: CardStats::default(),
             session: None,
+            card_session: false,
         }
     }
 
@@ -60,12 +66,18 @@ impl<T: Transport> Card<T> {
 
     pub(crate) fn set_session(&mut self, session: SmSession) {
         self.session = Some(session);
+        self.card_session = true;
     }
 
     /// Forgets the secure-messaging session (the card's copy dies with the next plain
-    /// command).
+    /// command, which is then repeated once if the card refused it with an SM error).
     pub fn drop_session(&mut self) {
         self.session = None;
+    }
+
+    /// Whether the card may still hold a session this side has forgotten.
+    pub fn card_may_hold_session(&self) -> bool {
+        self.card_session && self.session.is_none()
     }
 
     fn exchange(&mut self, raw: &[u8]) -> Result<Response> {
@@ -81,6 +93,15 @@ impl<T: Transport> Card<T> {
             self.session = None;
             DnieError::from(TransportError::NoStatusWord)
         })
+    }
+
+    /// Ends the card's secure-messaging session on purpose with a plain command (OpenSC
+    /// closes a DNIe channel with a plain SELECT MF): whatever the card answers, its
+    /// session is over. Not repeated after an SM error, which is the expected answer.
+    pub fn close_session(&mut self, closer: &Apdu) -> Result<Response> {
+        self.session = None;
+        self.card_session = false;
+        self.exchange_collect(&closer.to_bytes()?)
     }
 
     /// Sends raw bytes and follows `61xx` with plain `00 C0 00 00 xx` until done.
@@ -111,6 +132,11 @@ impl<T: Transport> Card<T> {
     fn transmit_unwrapped(&mut self, apdu: &Apdu) -> Result<Response> {
         let mut cmd = zeroize::Zeroizing::new(apdu.clone());
         let mut resp = self.exchange_collect(&cmd.to_bytes()?)?;
+        if std::mem::take(&mut self.card_session) && resp.sw.is_secure_messaging_failure() {
+            // The card refused the command because it still had a session, and closed it.
+            tracing::debug!(sw = %resp.sw, "plain command ended a stale card session; resending");
+            resp = self.exchange_collect(&cmd.to_bytes()?)?;
+        }
         if let StatusWord::WrongLe(n) = resp.sw {
             cmd.le = Some(if n == 0 { 256 } else { u16::from(n) });
             resp = self.exchange_collect(&cmd.to_bytes()?)?;
@@ -121,10 +147,13 @@ impl<T: Transport> Card<T> {
     /// Sends an APDU: wrapped if a secure-messaging session is active, else plain.
     ///
     /// Under SM: the wrapped reply's MAC is checked and the inner SW comes from `99`.
-    /// A reply that is a bare SW (errors may come back unwrapped, DNIE.md §3.3) is returned
-    /// as is and, like jmulticard and OpenSC, not counted in the SSC. SM failures
-    /// (6688/6987/6988, bad MAC) end the session and return
-    /// [`DnieError::SecureMessaging`]. An inner `6Cxx` re-wraps with Le = xx.
+    /// A reply that is a bare error SW (errors may come back unwrapped, DNIE.md §3.3) is
+    /// returned as is, and the host session is **dropped**: the sources disagree on
+    /// whether the card counted that reply in its SSC (OpenSC `cwa_decode_response`
+    /// leaves the SSC alone for a bare SW; jmulticard `Cwa14890OneV1Connection.transmit`
+    /// steps it for every reply), so the next wrapped command could only be a guess; a
+    /// new handshake is certain. SM failures (6688/6987/6988, bad MAC) end the session
+    /// and return [`DnieError::SecureMessaging`]. An inner `6Cxx` re-wraps with Le = xx.
     pub fn transmit(&mut self, apdu: &Apdu) -> Result<Response> {
         let Some(mut session) = self.session.take() else {
             return self.transmit_unwrapped(apdu);
@@ -134,13 +163,15 @@ impl<T: Transport> Card<T> {
             let wrapped = session.wrap(&inner)?;
             let resp = self.exchange_collect(&wrapped.to_bytes()?)?;
             if resp.sw.is_secure_messaging_failure() {
+                // The card answered in plain and closed its session.
+                self.card_session = false;
                 return Err(DnieError::from_status("secure messaging", resp.sw));
             }
-            let out = if resp.data.is_empty() && !resp.sw.is_ok() {
-                resp
-            } else {
-                session.unwrap(&resp)?
-            };
+            if resp.data.is_empty() && !resp.sw.is_ok() {
+                tracing::debug!(sw = %resp.sw, "unwrapped error reply; secure channel dropped");
+                return Ok(resp);
+            }
+            let out = session.unwrap(&resp)?;
             if out.sw.is_secure_messaging_failure() {
                 return Err(DnieError::from_status("secure messaging", out.sw));
             }
@@ -263,7 +294,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn plain_error_keeps_session() {
+    fn bare_error_reply_drops_the_session() {
         let mut twin = SmSession::new(
             [1; 16],
             [2; 16],
@@ -283,7 +314,35 @@ pub(crate) mod tests {
         ));
         let r = card.transmit(&apdu).unwrap();
         assert_eq!(r.sw, StatusWord::FileNotFound);
-        assert!(card.has_session());
+        // Whether the card counted the bare reply in its SSC is unknown: new handshake.
+        assert!(!card.has_session());
+        assert!(card.card_may_hold_session());
+    }
+
+    #[test]
+    fn plain_command_after_a_dropped_session_is_resent_once() {
+        let select = "00a4040c0b4d61737465722e46696c65";
+        let mut card = Card::new(Script::new(&[
+            (select, "6987"),
+            (select, "9000"),
+            (select, "6987"),
+        ]));
+        card.set_session(SmSession::new(
+            [1; 16],
+            [2; 16],
+            [0; 8],
+            crate::sm::session::MacLength::Eight,
+        ));
+        card.drop_session();
+        let apdu = Apdu::new(0, 0xA4, 4, 0x0C).with_data(b"Master.File".to_vec());
+        assert!(card.transmit(&apdu).unwrap().sw.is_ok());
+        assert!(!card.card_may_hold_session());
+        // With no stale session an SM error is the card's answer, not repeated.
+        assert_eq!(
+            card.transmit(&apdu).unwrap().sw,
+            StatusWord::SmDataObjectsMissing
+        );
+        assert_eq!(card.stats().apdus, 3);
     }
 
     /// A response built the way a card does, MAC'd with `ssc` (already incremented).

@@ -160,6 +160,30 @@ fn tlv_content_len(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// Like [`tlv_content_len`] for the CDF, but the content ends early right after the
+/// entry labelled `CertAutenticacion` (the first one on DNIe cards): the rest of the CDF
+/// is not needed for the identity, and not reading it saves READ BINARYs.
+fn cdf_content_len(buf: &[u8]) -> Option<usize> {
+    let mut rest = buf;
+    loop {
+        match rest.first() {
+            None => return None,
+            Some(0x00) | Some(0xFF) => return Some(buf.len() - rest.len()),
+            Some(_) => {}
+        }
+        let next = tlv::parse_one(rest).ok()?.1;
+        let entry = &rest[..rest.len() - next.len()];
+        if pkcs15::parse_cdf(entry).is_ok_and(|certs| {
+            certs
+                .iter()
+                .any(|c| c.label.as_deref() == Some(pkcs15::AUTH_CERT_LABEL))
+        }) {
+            return Some(buf.len() - next.len());
+        }
+        rest = next;
+    }
+}
+
 impl<T: Transport> Dnie<T> {
     /// Recognises the card from its ATR (no APDU is sent): [`DnieError::NotADnie`] or
     /// [`DnieError::FinalisedDnie`] for cards we do not read.
@@ -396,7 +420,7 @@ impl<T: Transport> Dnie<T> {
     }
 
     fn read_cdf(&mut self) -> Result<Vec<u8>> {
-        match self.read_file(&[FID_PKCS15, FID_CDF], tlv_content_len) {
+        match self.read_file(&[FID_PKCS15, FID_CDF], cdf_content_len) {
             Err(DnieError::FileNotFound { .. }) => {
                 // Not at the usual place: ask the ODF.
                 let odf =
@@ -406,7 +430,7 @@ impl<T: Transport> Dnie<T> {
                     .find(|e| e.tag == 0xA4)
                     .ok_or(DnieError::FileNotFound { fid: FID_CDF })?;
                 let path = pkcs15::path_to_fids(&entry.path)?;
-                self.read_file(&path, tlv_content_len)
+                self.read_file(&path, cdf_content_len)
             }
             other => other,
         }
@@ -557,15 +581,15 @@ impl<T: Transport> Dnie<T> {
     /// Ends the channel with a plain SELECT MF; the SM error the card may answer is the
     /// expected outcome (OpenSC `cwa_create_secure_channel(CWA_SM_OFF)`).
     pub fn close_secure_channel(&mut self) -> Result<()> {
-        let had = self.card.has_session();
+        let open = self.card.has_session() || self.card.card_may_hold_session();
         self.card.drop_session();
         self.channel = None;
-        if !had {
+        if !open {
             return Ok(());
         }
         self.current_df = None;
-        let resp = self.card.transmit_plain(
-            &Apdu::new(0x00, 0xA4, 0x04, 0x00).with_data(MASTER_FILE_NAME.to_vec()),
+        let resp = self.card.close_session(
+            &Apdu::new(0x00, 0xA4, 0x04, self.df_select_p2).with_data(MASTER_FILE_NAME.to_vec()),
         )?;
         if resp.sw.is_ok() {
             self.current_df = Some(Vec::new());
@@ -688,15 +712,19 @@ impl<T: Transport> Dnie<T> {
     }
 
     fn read_icao_inner(&mut self, rng: &mut dyn RngCore) -> Result<IcaoData> {
-        if self.channel() != Some(ChannelKind::User) {
-            self.open_channel(ChannelKind::User, rng)?;
-        }
-        let read = |this: &mut Self, fid: u16| match this
-            .read_file(&[icao::FID_ICAO_DF, fid], tlv_content_len)
-        {
-            Ok(d) => Ok(Some(d)),
-            Err(DnieError::FileNotFound { .. } | DnieError::SecurityStatusNotSatisfied) => Ok(None),
-            Err(e) => Err(e),
+        let mut read = |this: &mut Self, fid: u16| {
+            // A refusal that came back unwrapped ends the channel (see `Card::transmit`):
+            // the next data group needs a new one, never a plain read.
+            if this.channel() != Some(ChannelKind::User) {
+                this.open_channel(ChannelKind::User, rng)?;
+            }
+            match this.read_file(&[icao::FID_ICAO_DF, fid], tlv_content_len) {
+                Ok(d) => Ok(Some(d)),
+                Err(DnieError::FileNotFound { .. } | DnieError::SecurityStatusNotSatisfied) => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
         };
         let dg1 = read(self, icao::FID_DG1)?
             .map(|d| Dg1::parse(&d))
@@ -718,6 +746,32 @@ impl<T: Transport> Dnie<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cdf_read_stops_after_the_authentication_entry() {
+        use crate::pkcs15::tests::cdf_entry;
+        let auth = cdf_entry(
+            "CertAutenticacion",
+            b"A1",
+            &[0x3F, 0x00, 0x60, 0x61, 0x70, 0x01],
+        );
+        let sign = cdf_entry(
+            "CertFirmaDigital",
+            b"F1",
+            &[0x3F, 0x00, 0x60, 0x61, 0x70, 0x02],
+        );
+        let mut cdf = auth.clone();
+        cdf.extend(&sign);
+        cdf.extend([0u8; 16]);
+        assert_eq!(cdf_content_len(&cdf[..auth.len() - 1]), None);
+        assert_eq!(cdf_content_len(&cdf[..auth.len()]), Some(auth.len()));
+        assert_eq!(cdf_content_len(&cdf), Some(auth.len()));
+        // Signature certificate first: read on to the padding.
+        let mut other = sign.clone();
+        other.extend([0u8; 4]);
+        assert_eq!(cdf_content_len(&other), Some(sign.len()));
+        assert_eq!(cdf_content_len(&other[..sign.len()]), None);
+    }
 
     #[test]
     fn content_len_of_padded_tlv_files() {

@@ -12,6 +12,8 @@
 //!   with the retail MAC ([`sm::session`]), CVC recovery ([`sm::cvc`]) and the key
 //!   configuration ([`ComponentRoot`], [`TerminalKeySet`], production values built in).
 //! - [`Dnie`]: what the application calls.
+//! - [`watcher`]: the reader watcher thread (readers and cards coming and going, the
+//!   identity read at each insertion) and its state machine.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), dnie::DnieError> {
@@ -45,6 +47,7 @@ pub mod pkcs15;
 pub mod sm;
 pub mod tlv;
 pub mod transport;
+pub mod watcher;
 pub mod x509;
 
 pub use apdu::{Apdu, Response, StatusWord};
@@ -60,3 +63,4 @@ pub use identity::CitizenIdentity;
 pub use pin::Pin;
 pub use sm::keys::{ComponentRoot, IfdIdentity, KeySetChoice, TerminalKeySet};
 pub use transport::Transport;
+pub use watcher::{ReaderEvent, ReaderState, Watcher, WatcherConfig};

@@ -22,6 +22,11 @@ pub enum AuditAction {
     FirmaCertificateRevoked,
     DeviceActivated,
     DeviceDeactivated,
+    /// "This wasn't me": the citizen reported a request from their Cl@ve Móvil app; the
+    /// device is blocked and the office sees an alert.
+    DeviceBlocked,
+    /// The counter showed a single-use Cl@ve Móvil activation QR for the citizen.
+    DeviceActivationQrIssued,
     CitizenLookedUp,
     /// The "show" toggle of "My data in Cl@ve" revealed unmasked data.
     CitizenDataShown,
@@ -55,6 +60,8 @@ string_enum!(AuditAction, "audit_action", {
     FirmaCertificateRevoked => "firma_certificate_revoked",
     DeviceActivated => "device_activated",
     DeviceDeactivated => "device_deactivated",
+    DeviceBlocked => "device_blocked",
+    DeviceActivationQrIssued => "device_activation_qr_issued",
     CitizenLookedUp => "citizen_looked_up",
     CitizenDataShown => "citizen_data_shown",
     ReceiptIssued => "receipt_issued",
@@ -108,7 +115,7 @@ mod tests {
             // serde uses the same names.
             assert_eq!(serde_json::to_string(a).unwrap(), format!("\"{name}\""));
         }
-        assert_eq!(AuditAction::ALL.len(), 26);
+        assert_eq!(AuditAction::ALL.len(), 28);
         assert_eq!(
             AuditAction::parse("AltaCompleted").unwrap_err().code(),
             "VAL-001"

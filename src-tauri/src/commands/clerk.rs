@@ -11,6 +11,7 @@ use crate::errors::DeskError;
 use crate::ipc::{
     AltaFormDto, AppInfo, AuditReportDto, ClerkEvent, ClerkSessionDto, MaskedCitizenDto,
 };
+use crate::ipc::{ReadersDto, TrainingCardDto};
 
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
@@ -80,4 +81,47 @@ pub async fn alta_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
 #[tauri::command]
 pub async fn audit_verify(state: State<'_, AppState>) -> Result<AuditReportDto, DeskError> {
     state.desk.verify_audit().await
+}
+
+#[tauri::command]
+pub async fn readers_state(state: State<'_, AppState>) -> Result<ReadersDto, DeskError> {
+    Ok(state.desk.readers().await)
+}
+
+/// Asks the citizen for their DNIe PIN on the counter screen (never here).
+#[tauri::command]
+pub async fn alta_request_pin(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.request_pin().await
+}
+
+#[tauri::command]
+pub async fn pin_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.cancel_pin().await
+}
+
+fn training(state: &AppState) -> Result<&crate::training::Training, DeskError> {
+    state
+        .training
+        .as_ref()
+        .ok_or(DeskError::Training("TRAIN-001"))
+}
+
+#[tauri::command]
+pub async fn training_cards(state: State<'_, AppState>) -> Result<Vec<TrainingCardDto>, DeskError> {
+    state.desk.activity().await?;
+    Ok(training(&state)?.cards())
+}
+
+#[tauri::command]
+pub async fn training_insert_card(state: State<'_, AppState>, id: String) -> Result<(), DeskError> {
+    state.desk.activity().await?;
+    let training = training(&state)?;
+    tokio::task::block_in_place(|| training.insert(&id))
+}
+
+#[tauri::command]
+pub async fn training_remove_card(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.activity().await?;
+    let training = training(&state)?;
+    tokio::task::block_in_place(|| training.remove())
 }

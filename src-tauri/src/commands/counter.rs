@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use registry::Secret;
 use tauri::State;
 use tauri::ipc::Channel;
 
@@ -43,4 +44,16 @@ pub async fn counter_reject(state: State<'_, AppState>) -> Result<(), DeskError>
 #[tauri::command]
 pub async fn counter_extend(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.counter_extend().await
+}
+
+/// The citizen's DNIe PIN, typed on the counter screen. It goes to the card
+/// once and is dropped (zeroized) right after.
+#[tauri::command]
+pub async fn counter_submit_pin(state: State<'_, AppState>, pin: String) -> Result<(), DeskError> {
+    state.desk.counter_submit_pin(Secret::new(pin)).await
+}
+
+#[tauri::command]
+pub async fn counter_cancel_pin(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_cancel_pin().await
 }

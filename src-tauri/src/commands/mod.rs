@@ -18,6 +18,8 @@ pub struct AppState {
     pub app_info: AppInfo,
     pub counter_info: CounterInfo,
     pub startup: StartupProbe,
+    /// Training mode's virtual card reader.
+    pub training: Option<crate::training::Training>,
 }
 
 /// Logs, once per window, how long after process start its page first called

@@ -12,6 +12,7 @@ use crate::crypto::{
 use crate::pki::{IfdKeyBytes, TerminalKeySetBytes};
 use crate::tlv;
 
+#[derive(Clone)]
 pub struct HostSm {
     pub kenc: [u8; 16],
     pub kmac: [u8; 16],

@@ -494,3 +494,27 @@ fn production_trust_accepts_the_published_terminal_cvcs() {
         }
     }
 }
+
+#[test]
+fn bare_error_replies_keep_the_channel_and_step_the_ssc() {
+    let ks = pki().terminal_key_set();
+    let mut c = card_with(
+        "especimen",
+        CardOptions {
+            sm_error_replies: crate::SmErrorReplies::Plain,
+            ..CardOptions::default()
+        },
+    );
+    let mut h = Host::new(&mut c);
+    h.open_channel(&ks, &ks.user, &icc(), 8).unwrap();
+    let mut sm = h.sm.clone().unwrap();
+    // A refusal comes back as the bare SW...
+    assert_eq!(h.select(0x1234), Ok((Vec::new(), 0x6A82)));
+    // ...and the card counted it like a wrapped reply: SSC + 2, channel still open.
+    sm.wrap(&cmd(0, 0xA4, 0, 0, &[0x12, 0x34], None));
+    crate::crypto::ssc_increment(&mut sm.ssc);
+    h.sm = Some(sm);
+    assert_eq!(h.select_mf(), 0x9000);
+    // Answers with data are still wrapped.
+    assert!(h.read_path(&[0x5015, 0x5032], 0x20).is_ok());
+}

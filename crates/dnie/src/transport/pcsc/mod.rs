@@ -1,4 +1,5 @@
-//! PC/SC transport (pcsc-lite / WinSCard) — the only file that uses the `pcsc` crate.
+//! PC/SC transport (pcsc-lite / WinSCard) — with [`watch`] (the reader watcher's status
+//! loop), the only place that uses the `pcsc` crate.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), dnie::DnieError> {
@@ -16,9 +17,15 @@
 //! (DNIE.md §3.3, OpenSC #596), so the caller keeps the [`PcscTransaction`] alive from
 //! the handshake to the last wrapped command.
 
+pub(crate) mod watch;
+
 use std::ffi::{CStr, CString};
 
-use pcsc::{Card, Context, Disposition, Error, Protocols, Scope, ShareMode, Transaction};
+use std::time::{Duration, Instant};
+
+use pcsc::{
+    Card, Context, Disposition, Error, Protocols, ReaderState, Scope, ShareMode, State, Transaction,
+};
 
 use crate::error::{DnieError, TransportError};
 use crate::transport::Transport;
@@ -75,6 +82,70 @@ impl PcscContext {
     pub fn raw(&self) -> &Context {
         &self.ctx
     }
+
+    /// What PC/SC says about `reader` now.
+    pub fn reader_status(&self, reader: &CStr) -> Result<ReaderStatus, DnieError> {
+        let mut states = [ReaderState::new(reader, State::UNAWARE)];
+        match self.ctx.get_status_change(Duration::ZERO, &mut states) {
+            Ok(()) | Err(Error::Timeout) => Ok(ReaderStatus::of(&states[0])),
+            Err(e) => Err(map_err(e).into()),
+        }
+    }
+
+    /// Waits at most `timeout` until the status of `reader` satisfies `until`; returns
+    /// that status, or `None` on timeout. Compare [`ReaderStatus::event_count`] with an
+    /// earlier status to tell a new insertion or removal from the state already known.
+    pub fn wait_for_status(
+        &self,
+        reader: &CStr,
+        timeout: Duration,
+        until: impl Fn(&ReaderStatus) -> bool,
+    ) -> Result<Option<ReaderStatus>, DnieError> {
+        let deadline = Instant::now() + timeout;
+        let mut states = [ReaderState::new(reader, State::UNAWARE)];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.ctx.get_status_change(left, &mut states) {
+                Ok(()) => {}
+                Err(Error::Timeout) => return Ok(None),
+                Err(e) => return Err(map_err(e).into()),
+            }
+            let status = ReaderStatus::of(&states[0]);
+            if until(&status) {
+                return Ok(Some(status));
+            }
+            if left.is_zero() {
+                return Ok(None);
+            }
+            states[0].sync_current_state();
+        }
+    }
+}
+
+/// A reader's state as `SCardGetStatusChange` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderStatus {
+    /// A card is in the reader.
+    pub present: bool,
+    /// PC/SC's count of card events (insertions, removals) in this reader.
+    pub event_count: u32,
+    /// The card's ATR (empty without a card).
+    pub atr: Vec<u8>,
+}
+
+impl ReaderStatus {
+    fn of(state: &ReaderState) -> Self {
+        let present = state.event_state().contains(State::PRESENT);
+        ReaderStatus {
+            present,
+            event_count: state.event_count(),
+            atr: if present {
+                state.atr().to_vec()
+            } else {
+                Vec::new()
+            },
+        }
+    }
 }
 
 /// A connected card. Implements [`Transport`] for single plain commands; hold a
@@ -102,6 +173,23 @@ impl PcscCard {
         self.card
             .disconnect(Disposition::ResetCard)
             .map_err(|(_, e)| map_err(e).into())
+    }
+
+    /// Disconnects leaving the card as it is (after plain reads: nothing to clean, and
+    /// another application's connection is not disturbed). Dropping a [`PcscCard`]
+    /// resets the card instead.
+    pub fn disconnect_leave(self) -> Result<(), DnieError> {
+        self.card
+            .disconnect(Disposition::LeaveCard)
+            .map_err(|(_, e)| map_err(e).into())
+    }
+
+    /// Reconnects after [`DnieError::CardReset`] (someone reset the card): shared, T=0|T=1,
+    /// leaving the card as it is. All secure-messaging and PIN state is gone.
+    pub fn reconnect(&mut self) -> Result<(), DnieError> {
+        self.card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+            .map_err(|e| map_err(e).into())
     }
 }
 
