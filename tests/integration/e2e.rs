@@ -13,6 +13,10 @@ use ventanilla_tests::{BoxError, TauriDriver, Xvfb, app_binary, read_all_files, 
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// One app under WebDriver at a time: two would fight for the 2 cores and
+/// the waits would turn flaky.
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Specimen-style data. Valid, but nobody's: 99999999R is the reserved test DNI.
 const DOC: &str = "99999999R";
 const DOC_DIGITS: &str = "99999999";
@@ -158,6 +162,7 @@ async fn session(driver: &TauriDriver, app: &Path) -> Result<Client, BoxError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alta_end_to_end_through_both_windows() -> Result<(), BoxError> {
+    let _one = ONE_APP.lock().await;
     let app = app_binary()?;
     let tmp = tempfile::tempdir()?;
     let config = write_config(tmp.path())?;
@@ -329,5 +334,150 @@ async fn drive_alta(c: &Client) -> Result<(), BoxError> {
         "the refusal names the level: {message}"
     );
     screenshot(c, "clerk-already-registered.png").await?;
+    Ok(())
+}
+
+/// The DNIe path: the clerk inserts a virtual DNIe from the training panel (it
+/// reaches the app through the real pcscd + vpcd), the identity fills the
+/// form, the citizen types the PIN on the counter screen, the card signs, and
+/// the alta is audited as proven with DNIe and PIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
+    let _one = ONE_APP.lock().await;
+    let _readers = ventanilla_tests::pcsc::lock_readers();
+    ventanilla_tests::pcsc::ensure_pcscd()?;
+    let app = app_binary()?;
+    let tmp = tempfile::tempdir()?;
+    let config = write_config(tmp.path())?;
+    let xvfb = Xvfb::start(1920, 1080)?;
+    let driver = TauriDriver::start(&xvfb.display, &[("VENTANILLA_CONFIG", &config)])?;
+    let c = session(&driver, &app).await?;
+    let result = drive_dnie_alta(&c).await;
+    // Take the virtual card out whatever happened, so the reader is free.
+    let _ = click(&c, "#training-remove").await;
+    let _ = c.close().await;
+    drop(driver);
+    drop(xvfb);
+    result?;
+
+    let identities = card_sim::IdentityFile::builtin()?;
+    let especimen = identities.get("especimen").ok_or("no especimen")?;
+    let logs = read_all_files(&tmp.path().join("data").join("logs"))?;
+    for (path, bytes) in &logs {
+        let text = String::from_utf8_lossy(bytes);
+        for needle in [
+            especimen.document_number.as_str(),
+            &especimen.document_number[..8],
+            especimen.pin.as_str(),
+            PHONE_NATIONAL,
+            EMAIL,
+        ] {
+            assert!(
+                !text.contains(needle),
+                "{} contains personal data or the PIN",
+                path.display()
+            );
+        }
+    }
+
+    let store = store::Store::open_in_dir(&tmp.path().join("data")).await?;
+    let entries = store.audit_entries().await?;
+    let alta = entries
+        .iter()
+        .find(|e| e.action == "alta_completed")
+        .ok_or("no alta in the audit trail")?;
+    assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
+    assert!(store.verify_audit().await?.intact());
+    store.close().await;
+    Ok(())
+}
+
+async fn drive_dnie_alta(c: &Client) -> Result<(), BoxError> {
+    let identities = card_sim::IdentityFile::builtin()?;
+    let especimen = identities.get("especimen").ok_or("no especimen")?;
+    let w = find_windows(c).await?;
+
+    c.switch_to_window(w.clerk.clone()).await?;
+    fill(c, "#login-username", "formacion").await?;
+    fill(c, "#login-password", "ventanilla-formacion").await?;
+    click(c, "#login-submit").await?;
+    click(c, "#new-alta").await?;
+
+    // Insert the virtual DNIe: the reader shows it, the form fills itself.
+    click(c, "#training-insert-especimen").await?;
+    wait_attr(c, "#reader-status", "data-state", "ready").await?;
+    if value_of(c, "#alta-document").await? != especimen.document_number {
+        click(c, "#use-card").await?;
+    }
+    let deadline = Instant::now() + WAIT;
+    while value_of(c, "#alta-document").await? != especimen.document_number {
+        if Instant::now() > deadline {
+            return Err("the form was not filled from the card".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(value_of(c, "#alta-given-name").await?, especimen.given_name);
+    let readonly = wait_css(c, "#alta-document")
+        .await?
+        .attr("readonly")
+        .await?;
+    assert!(readonly.is_some(), "card-given fields are not editable");
+    screenshot(c, "clerk-dnie-read.png").await?;
+
+    // The counter shows the citizen, masked.
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "identified").await?;
+    let shown = text_of(c, "#identified-document").await?;
+    assert!(
+        !shown.contains(&especimen.document_number[..8]),
+        "masked on the counter"
+    );
+
+    // The PIN: asked by the clerk, typed by the citizen on the counter.
+    c.switch_to_window(w.clerk.clone()).await?;
+    click(c, "#request-pin").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "enterPin").await?;
+    fill(c, "#pin-input", "WRONGPIN99").await?;
+    click(c, "#pin-submit").await?;
+    let error = wait_text(c, "#pin-error").await?;
+    assert!(error.contains('2'), "tries left shown: {error}");
+    screenshot(c, "counter-pin-wrong.png").await?;
+    fill(c, "#pin-input", &especimen.pin).await?;
+    click(c, "#pin-submit").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "pinVerified").await?;
+    screenshot(c, "counter-pin-verified.png").await?;
+
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#pin-status", "data-state", "verified").await?;
+
+    // The rest of the alta.
+    fill(c, "#alta-expiry", "2034-01-15").await?;
+    fill(c, "#alta-phone", PHONE_NATIONAL).await?;
+    fill(c, "#alta-email", EMAIL).await?;
+    click(c, "#alta-submit").await?;
+    wait_attr(c, "#alta-status", "data-state", "awaiting").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "confirmAlta").await?;
+    click(c, "#counter-confirm").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "altaDone").await?;
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#alta-status", "data-state", "completed").await?;
+    screenshot(c, "clerk-dnie-completed.png").await?;
+
+    // The PIN never reached the clerk window. (The training panel names the
+    // fictitious card's test PIN for the trainee: take the card out and the
+    // panel away, then nothing may show it.)
+    click(c, "#training-remove").await?;
+    c.execute(
+        "document.getElementById('training-panel')?.remove()",
+        Vec::new(),
+    )
+    .await?;
+    let page = c.source().await?;
+    assert!(
+        !page.contains(&especimen.pin),
+        "the PIN never reaches the clerk window"
+    );
     Ok(())
 }

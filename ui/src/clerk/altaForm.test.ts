@@ -24,6 +24,7 @@ const filled: AltaFormDto = {
   secondSurname: "",
   phone: "612 345 678",
   email: "ana@example.org",
+  fromCard: false,
 };
 
 describe("documentKindOf", () => {

@@ -51,6 +51,7 @@ export function emptyForm(): AltaFormDto {
     secondSurname: "",
     phone: "",
     email: "",
+    fromCard: false,
   };
 }
 
@@ -117,12 +118,14 @@ export function toDto(form: AltaFormDto): AltaFormDto {
     secondSurname: form.secondSurname,
     phone: form.phone,
     email: form.email,
+    fromCard: form.fromCard,
   };
 }
 
 /** A form coming back from the backend (citizen said "wrong", timeout, failure). */
 export function fromDto(dto: AltaFormDto): AltaFormDto {
-  return { ...emptyForm(), ...dto };
+  // An older backend may omit `fromCard`: then the form was typed by hand.
+  return { ...emptyForm(), ...dto, fromCard: dto.fromCard === true };
 }
 
 export function isEmptyForm(form: AltaFormDto): boolean {

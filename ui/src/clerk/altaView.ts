@@ -4,6 +4,7 @@
 import type { AltaFormDto, FieldErrorDto } from "../bindings";
 import { errorText, fmt, type Messages } from "../i18n";
 import { h, icon } from "../shared/dom";
+import { fieldLocked } from "./card";
 import {
   ALTA_FIELDS,
   type AltaField,
@@ -28,6 +29,11 @@ export type AltaFormOptions = {
   errors: readonly FieldErrorDto[];
   submitting: boolean;
   handlers: AltaFormHandlers;
+  /**
+   * Shown in the identity group, under the document (the "identity proven with DNIe and
+   * PIN" badge); the caller updates it in place.
+   */
+  identitySlot?: HTMLElement;
 };
 
 type TextField = Exclude<AltaField, "permanent">;
@@ -75,6 +81,8 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
   const inputs = new Map<AltaField, HTMLInputElement>();
 
   const optionalMark = (): HTMLElement => h("span", { class: "optional" }, ` (${m.common.optional})`);
+  const cardMark = (): HTMLElement =>
+    h("span", { class: "card-mark" }, icon("lock"), h("span", {}, m.clerk.identify.fieldMark));
 
   function textField(
     field: TextField,
@@ -91,6 +99,8 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
   ): HTMLElement {
     const errors = grouped.byField[field] ?? [];
     const hasError = errors.length > 0;
+    // Card-given fields of a form read from the DNIe: read-only, marked as such.
+    const locked = fieldLocked(form, field);
     const input = h("input", {
       id: FIELD_INPUT_IDS[field],
       name: field,
@@ -105,7 +115,10 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
       "aria-required": extra.optional === true ? undefined : "true",
       "aria-invalid": hasError ? "true" : "false",
       "aria-describedby": describedBy(field, hasError) || undefined,
-      class: extra.uppercase === true ? "upper" : undefined,
+      class: [extra.uppercase === true ? "upper" : "", locked ? "from-card" : ""].join(" ").trim() || undefined,
+      readonly: locked,
+      "aria-readonly": locked ? "true" : undefined,
+      "data-from-card": locked ? "true" : undefined,
     });
     input.addEventListener("input", () => {
       form[field] = input.value;
@@ -123,6 +136,7 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
         { for: FIELD_INPUT_IDS[field] },
         h("span", { class: "label-text" }, label),
         extra.optional === true ? optionalMark() : null,
+        locked ? cardMark() : null,
       ),
       input,
       hintId !== undefined && extra.hint !== undefined
@@ -182,7 +196,7 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
   });
   // The support number's label, hint and requiredness follow the document kind.
   support.querySelector("label .label-text")?.replaceWith(supportLabel);
-  support.querySelector("label")?.append(supportOptional);
+  supportLabel.after(supportOptional);
   const supportHint = support.querySelector(".hint");
 
   function applyLayout(): void {
@@ -260,6 +274,7 @@ export function altaFormView(opts: AltaFormOptions): HTMLFormElement {
           uppercase: true,
         }),
         detected,
+        opts.identitySlot ?? null,
       ),
       h(
         "fieldset",

@@ -6,6 +6,8 @@ import type {
   ClerkEvent,
   ClerkSessionDto,
   MaskedCitizenDto,
+  ReadersDto,
+  TrainingCardDto,
 } from "../bindings";
 import { call, Channel } from "../shared/ipc";
 
@@ -37,3 +39,21 @@ export const altaSubmit = (form: AltaFormDto): Promise<MaskedCitizenDto> =>
 export const altaCancel = (): Promise<void> => call<void>("alta_cancel");
 
 export const auditVerify = (): Promise<AuditReportDto> => call<AuditReportDto>("audit_verify");
+
+/** The whole reader picture now (the same as the `readers` events carry). */
+export const readersState = (): Promise<ReadersDto> => call<ReadersDto>("readers_state");
+
+/**
+ * Asks the citizen for the DNIe PIN on the counter screen (the PIN never comes here).
+ * Rejects with e.g. CARD-NONE (no DNIe ready) or ALTA-003 (the counter screen is busy).
+ */
+export const altaRequestPin = (): Promise<void> => call<void>("alta_request_pin");
+
+export const pinCancel = (): Promise<void> => call<void>("pin_cancel");
+
+/** Training mode only (TRAIN-001 otherwise). */
+export const trainingCards = (): Promise<TrainingCardDto[]> => call<TrainingCardDto[]>("training_cards");
+
+export const trainingInsertCard = (id: string): Promise<void> => call<void>("training_insert_card", { id });
+
+export const trainingRemoveCard = (): Promise<void> => call<void>("training_remove_card");

@@ -20,6 +20,15 @@
  *   completed           #alta-level #alta-registration-id #alta-audit-seq #new-alta #alta-home
  *   lock screen         #unlock-password #unlock-submit #unlock-error #lock-logout
  *   audit (supervisor/admin)  #audit-verify (header) #audit-result[data-intact] #audit-close
+ *   card readers        #reader-status[data-state] unknown|noService|noReader|empty|reading|ready|
+ *                       notADnie|finalised|error (the selected reader); one li.reader per reader
+ *                       with [data-state] and [data-selected]
+ *   identify panel      #identify[data-situation] noCard|offer|inUse|removed|otherCard
+ *                       #use-card #type-manually #request-pin #pin-status[data-state]
+ *                       waiting|verified|failed (+ [data-code]) #pin-cancel-clerk
+ *                       #pin-badge ("identity proven with DNIe and PIN", next to the document)
+ *                       card-given inputs carry [readonly][data-from-card="true"]
+ *   training mode       #training-panel #training-insert-<id> #training-remove #training-error
  */
 import "../shared/base.css";
 import "./clerk.css";
@@ -34,6 +43,7 @@ import type {
   LevelDto,
   MaskedCitizenDto,
   AltaFormDto,
+  ReadersDto,
 } from "../bindings";
 import {
   commandErrorText,
@@ -50,6 +60,7 @@ import { Deadline, formatCountdown } from "../shared/countdown";
 import { captureFocus, focusById, h, icon, type IconName, withSlot } from "../shared/dom";
 import { asCommandError } from "../shared/ipc";
 import { maskedList } from "../shared/masked";
+import { triesFromParams } from "../shared/pin";
 import * as api from "./api";
 import {
   type AltaField,
@@ -59,9 +70,24 @@ import {
   firstInvalidField,
   fromDto,
   groupFieldErrors,
+  isAltaField,
+  isEmptyForm,
   toDto,
 } from "./altaForm";
 import { altaFormView } from "./altaView";
+import {
+  formFromCard,
+  isCardField,
+  PIN_IDLE,
+  pinAfterFormChange,
+  pinFailed,
+  pinPadOpen,
+  type PinStep,
+  shouldAutoFill,
+  typeManually,
+} from "./card";
+import { identifyPanel, pinBadge, readerStatusView, type TrainingState, trainingPanel } from "./cardViews";
+import { readyIdentity } from "./readers";
 import { throttle } from "./throttle";
 
 // ---------------------------------------------------------------------------------------
@@ -89,6 +115,11 @@ type AltaState = {
   deadline: Deadline | null;
   cancelling: boolean;
   result: { registrationId: string; level: LevelDto; auditSeq: string } | null;
+  /** The optional "verify with PIN" step (the PIN itself never reaches this window). */
+  pin: PinStep;
+  pinCancelling: boolean;
+  /** Document of a DNIe the clerk chose not to use: it is offered, never filled in by itself. */
+  declinedCard: string | null;
 };
 
 type AuditState =
@@ -122,6 +153,15 @@ const state = {
   focus: null as string | null,
   /** Focus to restore after unlocking. */
   focusBeforeLock: null as string | null,
+  /** The card readers, live from the `readers` events (null until the first one). */
+  readers: null as ReadersDto | null,
+  /** Training mode: the virtual cards. */
+  training: { cards: null, busy: false, error: null } as TrainingState,
+  /**
+   * Document of the DNIe whose alta just completed: while it stays in the reader it is not
+   * filled into the next alta by itself.
+   */
+  doneCard: null as string | null,
 };
 
 const root = document.getElementById("app") ?? document.body;
@@ -137,6 +177,9 @@ function canVerifyAudit(): boolean {
 
 function newAlta(form: AltaFormDto = emptyForm()): AltaState {
   return {
+    pin: PIN_IDLE,
+    pinCancelling: false,
+    declinedCard: state.doneCard,
     phase: "editing",
     phaseBeforeSubmit: "editing",
     form,
@@ -175,7 +218,11 @@ function render(): void {
   document.title = msg.clerk.title;
   const view = currentView();
   document.body.dataset["view"] = view;
-  root.replaceChildren(...(state.info === null ? [] : [header(msg)]), mainView(view, msg));
+  root.replaceChildren(
+    ...(state.info === null ? [] : [header(msg)]),
+    ...(view === "home" || view === "alta" ? [cardBar(msg)] : []),
+    mainView(view, msg),
+  );
   if (state.focus !== null) {
     const target = state.focus;
     state.focus = null;
@@ -621,6 +668,7 @@ function statusOf(alta: AltaState, msg: Messages): { state: string; icon: IconNa
         return { state: "editing", icon: "warning", text: commandErrorText(msg, alta.error) };
       }
       if (alta.cancelledNote) return { state: "editing", icon: "info", text: s.cancelled };
+      if (alta.form.fromCard) return { state: "editing", icon: "info", text: s.fromCard };
       return { state: "editing", icon: "info", text: s.editing };
     }
     case "awaiting":
@@ -670,25 +718,34 @@ function altaView(msg: Messages): HTMLElement {
     icon(status.icon),
     h("span", {}, status.text),
   );
-  let body: HTMLElement;
+  let body: HTMLElement[];
   if (alta.phase === "awaiting") {
-    body = awaitingPanel(alta, msg);
+    body = [awaitingPanel(alta, msg)];
   } else if (alta.phase === "completed") {
-    body = completedPanel(alta, msg);
+    body = [completedPanel(alta, msg)];
   } else {
-    body = altaFormView({
-      m: msg,
-      form: alta.form,
-      errors: alta.fieldErrors,
-      submitting: alta.phase === "submitting",
-      handlers: {
-        onChange: (field: AltaField) => {
-          alta.fieldErrors = alta.fieldErrors.filter((e) => e.field !== field);
+    body = [
+      identifyView(alta, msg),
+      altaFormView({
+        m: msg,
+        form: alta.form,
+        errors: alta.fieldErrors,
+        submitting: alta.phase === "submitting",
+        identitySlot: h("div", { id: "pin-badge-slot", class: "badge-slot" }, pinBadge(msg, alta.pin, alta.form)),
+        handlers: {
+          onChange: (field: AltaField) => {
+            alta.fieldErrors = alta.fieldErrors.filter((e) => e.field !== field);
+            if (field === "document") {
+              // A proof with the PIN holds only for the document it proved.
+              alta.pin = pinAfterFormChange(alta.pin, alta.form);
+              refreshCardParts();
+            }
+          },
+          onSubmit: () => void submitAlta(),
+          onCancel: () => void discardAlta(),
         },
-        onSubmit: () => void submitAlta(),
-        onCancel: () => void discardAlta(),
-      },
-    });
+      }),
+    ];
   }
   return h(
     "main",
@@ -697,8 +754,73 @@ function altaView(msg: Messages): HTMLElement {
     flashView(msg),
     h("h1", { id: "alta-title", tabindex: "-1" }, a.title),
     banner,
-    body,
+    ...body,
   );
+}
+
+function identifyView(alta: AltaState, msg: Messages): HTMLElement {
+  return identifyPanel({
+    m: msg,
+    form: alta.form,
+    readers: state.readers,
+    pin: alta.pin,
+    cancelling: alta.pinCancelling,
+    handlers: {
+      onUseCard: () => useCard(),
+      onTypeManually: () => typeByHand(),
+      onRequestPin: () => void requestPin(),
+      onCancelPin: () => void cancelPin(),
+    },
+  });
+}
+
+/** Under the header while logged in: the readers and, in training mode, the test cards. */
+function cardBar(msg: Messages): HTMLElement {
+  return h(
+    "div",
+    { id: "card-bar", class: "card-bar" },
+    readerStatusView(msg, state.readers),
+    state.info?.training === true
+      ? trainingPanel(msg, state.training, {
+          onInsert: (id) => void trainingInsert(id),
+          onRemove: () => void trainingRemove(),
+        })
+      : null,
+  );
+}
+
+/**
+ * Replaces one element (by id) with a fresh build, only if it changed, keeping the focus:
+ * reader and PIN events never rebuild the form under the clerk's fingers, and an
+ * unchanged alert is not announced again.
+ */
+function swap(id: string, next: HTMLElement | null): void {
+  const current = document.getElementById(id);
+  if (current === null || next === null) return;
+  if (current.outerHTML === next.outerHTML) return;
+  const restore = captureFocus();
+  current.replaceWith(next);
+  restore();
+}
+
+/** Updates the DNIe parts of the screen in place (reader strip, identify panel, PIN badge). */
+function refreshCardParts(): void {
+  if (state.session === null || state.locked) return;
+  const msg = m();
+  swap("reader-status", readerStatusView(msg, state.readers));
+  if (state.info?.training === true) {
+    swap(
+      "training-panel",
+      trainingPanel(msg, state.training, {
+        onInsert: (id) => void trainingInsert(id),
+        onRemove: () => void trainingRemove(),
+      }),
+    );
+  }
+  const alta = state.alta;
+  if (alta === null) return;
+  swap("identify", identifyView(alta, msg));
+  swap("pin-badge-slot", h("div", { id: "pin-badge-slot", class: "badge-slot" }, pinBadge(msg, alta.pin, alta.form)));
 }
 
 function awaitingPanel(alta: AltaState, msg: Messages): HTMLElement {
@@ -839,6 +961,10 @@ function endSession(expired: boolean): void {
   state.flash = null;
   state.unlockError = null;
   state.loginError = null;
+  // The reader picture carries a citizen's identity: not kept past the session.
+  state.readers = null;
+  state.doneCard = null;
+  state.training = { cards: null, busy: false, error: null };
   state.sessionEnded = expired;
   state.login = { username: "", password: "" };
   state.focus = "login-username";
@@ -853,6 +979,18 @@ async function subscribe(): Promise<void> {
       if (generation === state.generation) onEvent(event);
     });
     state.subscribed = true;
+    // The backend sends the readers right after subscribing; ask once in case it did not.
+    if (state.readers === null) {
+      api
+        .readersState()
+        .then((readers) => {
+          if (generation === state.generation && state.readers === null) onReaders(readers);
+        })
+        .catch(() => {
+          // The next `readers` event brings the picture anyway.
+        });
+    }
+    if (state.info?.training === true && state.training.cards === null) void loadTrainingCards();
   } catch (e) {
     const error = asCommandError(e);
     if (!handleGlobalError(error)) {
@@ -931,13 +1069,187 @@ async function logout(): Promise<void> {
 }
 
 function startAlta(): void {
-  state.alta = newAlta();
+  const alta = newAlta();
+  state.alta = alta;
   state.flash = null;
+  state.focus = autoFill(alta) ? FIELD_INPUT_IDS.expiryDate : FIELD_INPUT_IDS.document;
+  render();
+}
+
+/** Whether the alta form is on screen and editable (not sent, not done). */
+function formShown(alta: AltaState): boolean {
+  return alta.phase !== "awaiting" && alta.phase !== "completed" && alta.phase !== "submitting";
+}
+
+/** Fills an empty form from the DNIe in the selected reader. True if it did. */
+function autoFill(alta: AltaState): boolean {
+  const identity = readyIdentity(state.readers);
+  if (!formShown(alta) || !shouldAutoFill(alta.form, identity, alta.declinedCard)) return false;
+  alta.form = formFromCard(alta.form, identity);
+  alta.pin = pinAfterFormChange(alta.pin, alta.form);
+  return true;
+}
+
+function onReaders(readers: ReadersDto): void {
+  state.readers = readers;
+  const identity = readyIdentity(readers);
+  if (identity === null) state.doneCard = null;
+  const alta = state.alta;
+  if (alta !== null && identity === null && !alta.form.fromCard && isEmptyForm(alta.form)) {
+    // The card the clerk did not want is gone: the next one may fill the form again.
+    alta.declinedCard = null;
+  }
+  if (alta !== null && !state.locked && state.session !== null && autoFill(alta)) {
+    alta.fieldErrors = alta.fieldErrors.filter((e) => !isCardFieldName(e.field));
+    state.focus = FIELD_INPUT_IDS.expiryDate;
+    render();
+    return;
+  }
+  refreshCardParts();
+}
+
+function isCardFieldName(field: string): boolean {
+  return isAltaField(field) && isCardField(field);
+}
+
+/** "Use the DNIe's data": the card-given fields come from the card and lock. */
+function useCard(): void {
+  const alta = state.alta;
+  const identity = readyIdentity(state.readers);
+  if (alta === null || identity === null || !formShown(alta)) return;
+  alta.form = formFromCard(alta.form, identity);
+  alta.declinedCard = null;
+  alta.pin = pinAfterFormChange(alta.pin, alta.form);
+  alta.fieldErrors = alta.fieldErrors.filter((e) => !isCardFieldName(e.field));
+  state.focus = FIELD_INPUT_IDS.expiryDate;
+  render();
+}
+
+/** "Type by hand": the values stay, the card-given fields unlock. */
+function typeByHand(): void {
+  const alta = state.alta;
+  if (alta === null || !formShown(alta)) return;
+  alta.form = typeManually(alta.form);
+  const identity = readyIdentity(state.readers);
+  alta.declinedCard = identity?.document ?? alta.form.document;
   state.focus = FIELD_INPUT_IDS.document;
   render();
 }
 
+async function requestPin(): Promise<void> {
+  const alta = state.alta;
+  if (alta === null || pinPadOpen(alta.pin)) return;
+  alta.pin = { status: "requesting" };
+  refreshCardParts();
+  focusById("pin-cancel-clerk");
+  try {
+    await api.altaRequestPin();
+    // The pinRequested event usually arrives first.
+    if (state.alta === alta && alta.pin.status === "requesting") {
+      alta.pin = { status: "waiting" };
+      refreshCardParts();
+    }
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    if (state.alta !== alta) return;
+    alta.pin = pinFailed(error.code, triesFromParams(error.params), false);
+    refreshCardParts();
+    focusById("request-pin");
+  }
+}
+
+async function cancelPin(): Promise<void> {
+  const alta = state.alta;
+  if (alta === null || alta.pinCancelling) return;
+  alta.pinCancelling = true;
+  refreshCardParts();
+  try {
+    await api.pinCancel();
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    // Nothing to cancel any more (the PIN step just ended: its event tells how) is fine.
+  } finally {
+    alta.pinCancelling = false;
+  }
+  if (state.alta === alta && pinPadOpen(alta.pin)) alta.pin = PIN_IDLE;
+  refreshCardParts();
+  focusById(document.getElementById("request-pin") !== null ? "request-pin" : "identify-title");
+}
+
+function onPinEvent(event: Extract<ClerkEvent, { kind: "pinRequested" | "pinVerified" | "pinFailed" }>): void {
+  const alta = state.alta;
+  if (alta === null) return;
+  switch (event.kind) {
+    case "pinRequested":
+      alta.pin = { status: "waiting" };
+      break;
+    case "pinVerified":
+      alta.pin = { status: "verified", document: event.document };
+      break;
+    case "pinFailed":
+      if (event.code === "PIN-CANCELLED" && (alta.pinCancelling || alta.pin.status === "idle")) {
+        // The clerk's own cancel coming back: nothing to report.
+        alta.pin = PIN_IDLE;
+      } else {
+        alta.pin = pinFailed(event.code, event.triesLeft);
+      }
+      break;
+  }
+  refreshCardParts();
+}
+
+async function loadTrainingCards(): Promise<void> {
+  try {
+    state.training.cards = await api.trainingCards();
+    state.training.error = null;
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    state.training.cards = [];
+    state.training.error = error;
+  }
+  refreshCardParts();
+}
+
+async function trainingAction(run: () => Promise<void>): Promise<void> {
+  if (state.training.busy) return;
+  state.training.busy = true;
+  state.training.error = null;
+  refreshCardParts();
+  try {
+    await run();
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) {
+      state.training.busy = false;
+      return;
+    }
+    state.training.error = error;
+  }
+  state.training.busy = false;
+  // The readers' events show the card going in or out.
+  refreshCardParts();
+}
+
+function trainingInsert(id: string): Promise<void> {
+  return trainingAction(() => api.trainingInsertCard(id));
+}
+
+function trainingRemove(): Promise<void> {
+  return trainingAction(() => api.trainingRemoveCard());
+}
+
 async function discardAlta(): Promise<void> {
+  // A PIN pad still open on the counter screen closes with the form.
+  if (state.alta !== null && pinPadOpen(state.alta.pin)) {
+    try {
+      await api.pinCancel();
+    } catch (e) {
+      if (handleGlobalError(asCommandError(e))) return;
+    }
+  }
   // The backend may still hold the alta (e.g. the counter shows "the clerk is correcting"):
   // cancelling puts the counter screen back to welcome. Nothing in progress is fine.
   try {
@@ -1045,9 +1357,18 @@ async function cancelWait(): Promise<void> {
 }
 
 function onEvent(event: ClerkEvent): void {
-  if (event.kind === "locked") {
-    lockConsole();
-    return;
+  switch (event.kind) {
+    case "locked":
+      lockConsole();
+      return;
+    case "readers":
+      if (state.session !== null || state.locked) onReaders(event.readers);
+      return;
+    case "pinRequested":
+    case "pinVerified":
+    case "pinFailed":
+      if (state.session !== null || state.locked) onPinEvent(event);
+      return;
   }
   if (state.session === null && !state.locked) return;
   const alta = (state.alta ??= newAlta());
@@ -1065,8 +1386,11 @@ function onEvent(event: ClerkEvent): void {
       break;
     case "altaCompleted":
       alta.phase = "completed";
+      // While this citizen's DNIe stays in the reader, the next alta does not fill it in.
+      state.doneCard = alta.form.fromCard ? alta.form.document : state.doneCard;
       // Forget the citizen's data as soon as it is stored.
       alta.form = emptyForm();
+      alta.pin = PIN_IDLE;
       alta.result = {
         registrationId: event.registrationId,
         level: event.level,

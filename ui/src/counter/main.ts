@@ -3,7 +3,8 @@
  * IPC helpers, bindings): never anything from ../clerk.
  *
  * Stable element ids for the end-to-end (WebDriver) tests:
- *   body[data-screen]   starting | error | welcome | confirmAlta | altaDone | backToClerk
+ *   body[data-screen]   starting | error | welcome | confirmAlta | altaDone | backToClerk |
+ *                       identified | enterPin | pinChecking | pinVerified | pinBlocked
  *   body[data-lang]     the language shown (es|ca|gl|eu|en)
  *   #screen-title       the heading of every screen
  *   #training-badge     training mode only
@@ -12,6 +13,15 @@
  *                       #masked-email #masked-level #countdown (m:ss) #counter-confirm
  *                       #counter-reject #counter-error
  *   altaDone            #done-level #return-countdown (seconds)
+ *   identified          #identified-name #identified-document (masked), language buttons
+ *   enterPin            #pin-input (password, 8–16) #pin-toggle (show/hide; [data-shown])
+ *                       #pin-submit #pin-cancel #pin-error (role=alert; [data-code]; hidden
+ *                       when empty) #pin-citizen
+ *   pinChecking         #pin-checking (role=status)
+ *   pinBlocked          #pin-blocked-pad (the PAD kiosk explanation)
+ *
+ * The PIN typed here is read from the input only when the citizen submits it, sent, and
+ * the input cleared at once: it is never kept in state, never logged, never re-rendered.
  *
  * The citizen's language choice never touches the clerk's; it goes back to the default
  * language whenever the screen returns to welcome from another screen (operation done,
@@ -33,6 +43,15 @@ import { Deadline, formatCountdown } from "../shared/countdown";
 import { h, icon, withSlot } from "../shared/dom";
 import { asCommandError, call, Channel } from "../shared/ipc";
 import { maskedList } from "../shared/masked";
+import {
+  PIN_MAX_LENGTH,
+  PIN_MIN_LENGTH,
+  pinFailureText,
+  pinProblem,
+  type PinProblem,
+  triesFromParams,
+  WRONG_PIN_CODE,
+} from "../shared/pin";
 
 /** Below this many seconds the countdown turns into a warning (text + icon, not only colour). */
 const WARN_SECS = 30;
@@ -46,6 +65,8 @@ const state = {
   sending: false,
   error: null as CommandError | null,
   warned: false,
+  /** Why the PIN typed cannot be a DNIe PIN (checked before sending; never the PIN itself). */
+  pinProblem: null as PinProblem | null,
 };
 
 const root = document.getElementById("app") ?? document.body;
@@ -152,47 +173,238 @@ function screenBody(msg: Messages): HTMLElement[] {
         title(c.backToClerk.title, "user"),
         h("p", { class: "message" }, c.backToClerk.body),
       ];
+    case "identified":
+      return identified(msg, state.info, view);
+    case "enterPin":
+      return pinPad(msg, view);
+    case "pinChecking":
+      return [
+        title(c.pinChecking.title, "clock"),
+        h(
+          "div",
+          { id: "pin-checking", class: "calm", role: "status", "aria-live": "polite" },
+          h("p", { class: "message" }, icon("clock"), h("span", {}, c.pinChecking.body)),
+        ),
+      ];
+    case "pinVerified":
+      return [
+        title(c.pinVerified.title, "check"),
+        h("p", { class: "message", id: "pin-verified", role: "status" }, c.pinVerified.body),
+      ];
+    case "pinBlocked":
+      return [
+        title(c.pinBlocked.title, "lock"),
+        h("p", { class: "message" }, c.pinBlocked.body),
+        h("p", { class: "message alert pad", id: "pin-blocked-pad" }, icon("info"), h("span", {}, c.pinBlocked.pad)),
+        h("p", { class: "message" }, c.pinBlocked.next),
+      ];
   }
+}
+
+function languagePicker(msg: Messages, info: CounterInfo): HTMLElement[] {
+  const c = msg.counter;
+  const langs = enabledLangs(info.languages, info.defaultLanguage);
+  if (langs.length <= 1) return [];
+  return [
+    h(
+      "section",
+      { class: "languages", "aria-labelledby": "languages-title" },
+      h("h2", { id: "languages-title" }, c.languages),
+      h(
+        "div",
+        { class: "lang-buttons", role: "group", "aria-labelledby": "languages-title" },
+        langs.map((l) =>
+          h(
+            "button",
+            {
+              id: `lang-${l}`,
+              type: "button",
+              lang: l,
+              class: "lang-button",
+              "aria-pressed": l === state.lang ? "true" : "false",
+              onclick: () => {
+                state.lang = l;
+                render(`lang-${l}`);
+              },
+            },
+            l === state.lang ? icon("check") : null,
+            h("span", {}, LANG_NAMES[l]),
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
+function identified(
+  msg: Messages,
+  info: CounterInfo,
+  view: Extract<CounterView, { screen: "identified" }>,
+): HTMLElement[] {
+  const c = msg.counter.identified;
+  return [
+    h(
+      "h1",
+      { id: "screen-title", tabindex: "-1" },
+      icon("user"),
+      h("span", {}, ...withSlot(c.title, "name", h("span", { id: "identified-name" }, view.citizen.name))),
+    ),
+    h(
+      "p",
+      { class: "big-line" },
+      ...withSlot(c.document, "document", h("span", { id: "identified-document", class: "doc" }, view.citizen.document)),
+    ),
+    h("p", { class: "message" }, c.body),
+    ...languagePicker(msg, info),
+  ];
+}
+
+/** The error line of the PIN pad: a format problem, a failed send, or the card's answer. */
+function pinErrorText(msg: Messages, view: Extract<CounterView, { screen: "enterPin" }>): { text: string; code: string | null } {
+  const c = msg.counter.pin;
+  if (state.pinProblem !== null) return { text: c[state.pinProblem], code: null };
+  if (state.error !== null) {
+    const e = state.error;
+    const tries = triesFromParams(e.params);
+    return {
+      text: e.code === WRONG_PIN_CODE && tries !== null
+        ? pinFailureText(msg, "citizen", e.code, tries)
+        : fmt(c.failed, { error: pinFailureText(msg, "citizen", e.code, tries) }),
+      code: e.code,
+    };
+  }
+  if (view.errorCode !== null) {
+    return { text: pinFailureText(msg, "citizen", view.errorCode, view.triesLeft), code: view.errorCode };
+  }
+  return { text: "", code: null };
+}
+
+function pinPad(msg: Messages, view: Extract<CounterView, { screen: "enterPin" }>): HTMLElement[] {
+  const c = msg.counter.pin;
+  const err = pinErrorText(msg, view);
+  const input = h("input", {
+    id: "pin-input",
+    name: "dnie-pin",
+    type: "password",
+    class: "pin-input",
+    autocomplete: "off",
+    autocapitalize: "off",
+    autocorrect: "off",
+    spellcheck: "false",
+    minlength: PIN_MIN_LENGTH,
+    maxlength: PIN_MAX_LENGTH,
+    required: true,
+    disabled: state.sending,
+    "aria-describedby": "pin-hint pin-error",
+    "aria-invalid": err.text !== "" ? "true" : "false",
+  });
+  input.addEventListener("input", () => {
+    // A format message goes away as soon as the citizen types again.
+    if (state.pinProblem === null) return;
+    state.pinProblem = null;
+    updatePinError(msg, view);
+  });
+  const toggle = h(
+    "button",
+    {
+      id: "pin-toggle",
+      type: "button",
+      class: "pin-toggle",
+      "aria-controls": "pin-input",
+      "data-shown": "false",
+      disabled: state.sending,
+      onclick: () => {
+        const show = input.type === "password";
+        input.type = show ? "text" : "password";
+        toggle.dataset["shown"] = show ? "true" : "false";
+        toggle.replaceChildren(icon(show ? "eyeOff" : "eye"), h("span", {}, show ? c.hide : c.show));
+      },
+    },
+    icon("eye"),
+    h("span", {}, c.show),
+  );
+  return [
+    title(c.title, "lock"),
+    h(
+      "p",
+      { class: "pin-citizen", id: "pin-citizen" },
+      icon("user"),
+      h("span", {}, fmt(c.who, { name: view.citizen.name, document: view.citizen.document })),
+    ),
+    h(
+      "form",
+      {
+        id: "pin-form",
+        class: "pin-form",
+        novalidate: true,
+        autocomplete: "off",
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          void submitPin();
+        },
+      },
+      h("label", { for: "pin-input", class: "pin-label" }, c.label),
+      h("div", { class: "pin-row" }, input, toggle),
+      h("p", { id: "pin-hint", class: "message pin-hint" }, c.hint),
+      pinErrorElement(err),
+      state.sending ? h("p", { class: "message muted", role: "status" }, c.sending) : null,
+      h(
+        "div",
+        { class: "answers" },
+        h(
+          "button",
+          { id: "pin-submit", type: "submit", class: "answer yes", disabled: state.sending },
+          icon("check"),
+          h("span", {}, c.submit),
+        ),
+        h(
+          "button",
+          {
+            id: "pin-cancel",
+            type: "button",
+            class: "answer no",
+            disabled: state.sending,
+            onclick: () => void cancelPin(),
+          },
+          icon("cross"),
+          h("span", {}, c.cancel),
+        ),
+      ),
+      h("p", { class: "message pin-forgot" }, c.forgot),
+    ),
+  ];
+}
+
+function pinErrorElement(err: { text: string; code: string | null }): HTMLElement {
+  return h(
+    "p",
+    {
+      id: "pin-error",
+      class: "message alert",
+      role: "alert",
+      hidden: err.text === "",
+      "data-code": err.code ?? undefined,
+    },
+    err.text === "" ? null : icon("warning"),
+    h("span", {}, err.text),
+  );
+}
+
+/** Refreshes the error line and the input's aria-invalid without touching what is typed. */
+function updatePinError(msg: Messages, view: Extract<CounterView, { screen: "enterPin" }>): void {
+  const err = pinErrorText(msg, view);
+  document.getElementById("pin-error")?.replaceWith(pinErrorElement(err));
+  document.getElementById("pin-input")?.setAttribute("aria-invalid", err.text !== "" ? "true" : "false");
 }
 
 function welcome(msg: Messages, info: CounterInfo): HTMLElement[] {
   const c = msg.counter;
-  const langs = enabledLangs(info.languages, info.defaultLanguage);
   return [
     title(c.welcome.title),
     h("p", { class: "office-big" }, info.officeName),
     h("p", { class: "counter-big" }, fmt(c.counter, { counter: String(info.counter) })),
     h("p", { class: "message" }, c.welcome.body),
-    ...(langs.length > 1
-      ? [h(
-          "section",
-          { class: "languages", "aria-labelledby": "languages-title" },
-          h("h2", { id: "languages-title" }, c.languages),
-          h(
-            "div",
-            { class: "lang-buttons", role: "group", "aria-labelledby": "languages-title" },
-            langs.map((l) =>
-              h(
-                "button",
-                {
-                  id: `lang-${l}`,
-                  type: "button",
-                  lang: l,
-                  class: "lang-button",
-                  "aria-pressed": l === state.lang ? "true" : "false",
-                  onclick: () => {
-                    state.lang = l;
-                    render(`lang-${l}`);
-                  },
-                },
-                l === state.lang ? icon("check") : null,
-                h("span", {}, LANG_NAMES[l]),
-              ),
-            ),
-          ),
-        ),
-        ]
-      : []),
+    ...languagePicker(msg, info),
   ];
 }
 
@@ -348,11 +560,59 @@ async function answer(command: "counter_confirm" | "counter_reject" | "counter_e
   }
 }
 
+/** Reads the PIN from the input, checks its format, sends it and clears the input. */
+async function submitPin(): Promise<void> {
+  const view = state.view;
+  const input = document.getElementById("pin-input");
+  if (view?.screen !== "enterPin" || state.sending || !(input instanceof HTMLInputElement)) return;
+  const problem = pinProblem(input.value);
+  if (problem !== null) {
+    // Not sent: a PIN the card cannot accept never costs one of its tries.
+    state.pinProblem = problem;
+    state.error = null;
+    updatePinError(m(), view);
+    input.focus();
+    return;
+  }
+  const pin = input.value;
+  input.value = "";
+  state.sending = true;
+  state.error = null;
+  state.pinProblem = null;
+  render("title");
+  try {
+    await call<void>("counter_submit_pin", { pin });
+    // The next view (checking, verified, wrong PIN, blocked) arrives through the channel.
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === "enterPin") render("pin-input");
+  }
+}
+
+async function cancelPin(): Promise<void> {
+  if (state.sending) return;
+  const input = document.getElementById("pin-input");
+  if (input instanceof HTMLInputElement) input.value = "";
+  state.sending = true;
+  state.error = null;
+  state.pinProblem = null;
+  render("title");
+  try {
+    await call<void>("counter_cancel_pin");
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === "enterPin") render("pin-input");
+  }
+}
+
 function onView(view: CounterView): void {
   const previous = state.view?.screen;
   state.view = view;
   state.sending = false;
   state.error = null;
+  state.pinProblem = null;
   state.deadline =
     view.screen === "confirmAlta"
       ? new Deadline(view.expiresInSecs)
@@ -363,7 +623,8 @@ function onView(view: CounterView): void {
     // A new citizen may be next: back to the office's default language.
     state.lang = defaultLang(state.info);
   }
-  render(view.screen === previous ? null : "title");
+  // The PIN pad takes the focus on its input (also after a wrong PIN, to type again).
+  render(view.screen === "enterPin" ? "pin-input" : view.screen === previous ? null : "title");
 }
 
 async function boot(): Promise<void> {

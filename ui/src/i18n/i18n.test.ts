@@ -71,6 +71,9 @@ describe("dictionaries", () => {
       "ALTA-003",
       "STORE-001",
       "INTERNAL",
+      "CARD-NONE",
+      "TRAIN-001",
+      "TRAIN-002",
     ]) {
       expect(isKnownCode(code), code).toBe(true);
     }

@@ -56,7 +56,17 @@ export function withSlot(template: string, name: string, slot: HTMLElement): Arr
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-export type IconName = "check" | "cross" | "warning" | "clock" | "info" | "lock" | "user";
+export type IconName =
+  | "check"
+  | "cross"
+  | "warning"
+  | "clock"
+  | "info"
+  | "lock"
+  | "user"
+  | "card"
+  | "eye"
+  | "eyeOff";
 
 const ICON_SHAPES: Record<IconName, ReadonlyArray<[string, Record<string, string>]>> = {
   check: [["path", { d: "M4 12.5l5 5L20 6.5" }]],
@@ -80,6 +90,19 @@ const ICON_SHAPES: Record<IconName, ReadonlyArray<[string, Record<string, string
   user: [
     ["circle", { cx: "12", cy: "8", r: "4" }],
     ["path", { d: "M4 21c1-4.5 4.5-6.5 8-6.5s7 2 8 6.5" }],
+  ],
+  card: [
+    ["rect", { x: "3", y: "5", width: "18", height: "14", rx: "2" }],
+    ["rect", { x: "6", y: "9", width: "5", height: "4", rx: "0.5" }],
+    ["path", { d: "M14 10h4M14 14h4" }],
+  ],
+  eye: [
+    ["path", { d: "M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z" }],
+    ["circle", { cx: "12", cy: "12", r: "3" }],
+  ],
+  eyeOff: [
+    ["path", { d: "M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z" }],
+    ["path", { d: "M4 4l16 16" }],
   ],
 };
 
