@@ -342,6 +342,9 @@ async fn drive_alta(c: &Client) -> Result<(), BoxError> {
 /// form, the citizen types the PIN on the counter screen, the card signs, and
 /// the alta is audited as proven with DNIe and PIN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The readers' lock is held on purpose for the whole test: the stack tests
+// must not restart pcscd under this one.
+#[allow(clippy::await_holding_lock)]
 async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     let _one = ONE_APP.lock().await;
     let _readers = ventanilla_tests::pcsc::lock_readers();
