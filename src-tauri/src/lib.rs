@@ -294,3 +294,22 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
 
 #[cfg(test)]
 mod acl_tests;
+
+#[cfg(test)]
+mod instance_tests {
+    #[test]
+    fn one_ventanilla_per_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = crate::lock_data_dir(dir.path()).unwrap();
+        let second = crate::lock_data_dir(dir.path());
+        assert!(
+            matches!(second, Err(crate::StartError::AlreadyRunning(_))),
+            "a second instance on the same data must be refused"
+        );
+        // Another data directory is another desk.
+        let other = tempfile::tempdir().unwrap();
+        let _third = crate::lock_data_dir(other.path()).unwrap();
+        drop(first);
+        crate::lock_data_dir(dir.path()).unwrap();
+    }
+}

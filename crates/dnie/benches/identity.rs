@@ -58,7 +58,8 @@ impl Transport for Engine {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         let t = thread_cpu();
         let r = self.card.process(apdu);
-        self.card_time.set(self.card_time.get() + (thread_cpu() - t));
+        self.card_time
+            .set(self.card_time.get() + (thread_cpu() - t));
         self.log.borrow_mut().push((apdu.to_vec(), r.clone()));
         Ok(r)
     }
