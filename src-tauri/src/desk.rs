@@ -53,17 +53,17 @@ pub struct CardFailure {
 pub trait CardOps: Send + Sync {
     /// Opens the secure channel, verifies the PIN (once: never retried) and
     /// has the card sign a fresh challenge, verified against its
-    /// authentication certificate. Returns the document the card proved.
-    fn prove_possession(
-        &self,
-        reader: &str,
-        pin: &Secret,
-    ) -> Result<registry::DocumentNumber, CardFailure>;
+    /// authentication certificate. Returns who the card proved to be (a DNIe
+    /// 2.0 only tells it here, behind its PIN).
+    fn prove_possession(&self, reader: &str, pin: &Secret) -> Result<CardIdentity, CardFailure>;
 }
 
 /// The PIN step waiting for, or running with, the citizen.
 struct PinRequest {
-    card: CardIdentity,
+    reader: String,
+    /// Who the card said it was; `None` for a DNIe 2.0, which tells only
+    /// after its PIN.
+    card: Option<CardIdentity>,
     running: bool,
 }
 
@@ -104,6 +104,8 @@ struct DeskState {
     readers: ReadersDto,
     /// The DNIe in the selected reader, when one is ready.
     card: Option<CardIdentity>,
+    /// The selected reader holds a DNIe 2.0, whose identity needs the PIN.
+    pin_only_reader: Option<String>,
     /// The last document a DNIe gave in this session (kept after removal, so
     /// a form filled from the card stays "from the card").
     last_card_document: Option<registry::DocumentNumber>,
@@ -239,9 +241,11 @@ impl Desk {
                 clerk_sink: None,
                 readers: ReadersDto {
                     service: false,
+                    pin_only: false,
                     readers: Vec::new(),
                 },
                 card: None,
+                pin_only_reader: None,
                 last_card_document: None,
                 proven: None,
                 pin: None,
@@ -292,10 +296,23 @@ impl Desk {
 
     /// The readers changed. When nothing else is going on, the counter shows
     /// the citizen who the card says they are (masked), or its welcome again.
-    pub async fn readers_changed(&self, readers: ReadersDto, card: Option<CardIdentity>) {
+    pub async fn readers_changed(
+        &self,
+        readers: ReadersDto,
+        card: Option<CardIdentity>,
+        pin_only_reader: Option<String>,
+    ) {
         let now = self.clock.now();
         let mut state = self.state.lock().await;
         state.readers = readers.clone();
+        // A DNIe 2.0 whose PIN already told who it is keeps that identity.
+        let known_2_0 = match (&state.card, &pin_only_reader) {
+            (Some(known), Some(reader)) if &known.reader == reader => Some(known.clone()),
+            _ => None,
+        };
+        let card = card.or(known_2_0);
+        let same_pin_reader = state.pin_only_reader == pin_only_reader;
+        state.pin_only_reader = pin_only_reader;
         if let Some(card) = &card {
             state.last_card_document = Some(card.document.clone());
         }
@@ -306,7 +323,7 @@ impl Desk {
         };
         state.card = card.clone();
         state.tell_clerk(ClerkEvent::Readers { readers });
-        if !same_card {
+        if !same_card || !same_pin_reader {
             // A PIN asked of another card (or of no card) is over.
             if state.pin.take().is_some() {
                 state.tell_clerk(ClerkEvent::PinFailed {
@@ -348,16 +365,21 @@ impl Desk {
         if state.alta.is_some() || state.pin.as_ref().is_some_and(|p| p.running) {
             return Err(DeskError::AltaBusy);
         }
-        let card = state.card.clone().ok_or(DeskError::NoCard)?;
+        let (reader, card) = match (&state.card, &state.pin_only_reader) {
+            (Some(card), _) => (card.reader.clone(), Some(card.clone())),
+            (None, Some(reader)) => (reader.clone(), None),
+            (None, None) => return Err(DeskError::NoCard),
+        };
         state.show_counter(
             CounterView::EnterPin {
-                citizen: card.masked.clone(),
+                citizen: card.as_ref().map(|c| c.masked.clone()),
                 tries_left: None,
                 error_code: None,
             },
             now,
         );
         state.pin = Some(PinRequest {
+            reader,
             card,
             running: false,
         });
@@ -407,48 +429,59 @@ impl Desk {
     pub async fn counter_submit_pin(&self, pin: Secret) -> Result<(), DeskError> {
         let now = self.clock.now();
         let ops = self.card_ops.clone().ok_or(DeskError::NoCard)?;
-        let card = {
+        let (reader, expected) = {
             let mut state = self.state.lock().await;
             let request = state.pin.as_mut().ok_or(DeskError::NoPinRequested)?;
             if request.running {
                 return Err(DeskError::AltaBusy);
             }
             request.running = true;
-            let card = request.card.clone();
+            let asked = (request.reader.clone(), request.card.clone());
             state.show_counter(CounterView::PinChecking, now);
-            card
+            asked
         };
-        let reader = card.reader.clone();
-        let outcome = tokio::task::spawn_blocking(move || ops.prove_possession(&reader, &pin))
-            .await
-            .unwrap_or(Err(CardFailure {
-                code: "PCSC-009",
-                tries_left: None,
-            }));
+        let asked_reader = reader.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || ops.prove_possession(&asked_reader, &pin))
+                .await
+                .unwrap_or(Err(CardFailure {
+                    code: "PCSC-009",
+                    tries_left: None,
+                }));
         let now = self.clock.now();
         let mut state = self.state.lock().await;
         if state.pin.is_none() {
             // The card went away meanwhile; the clerk was told.
             return Ok(());
         }
-        let outcome = outcome.and_then(|document| {
-            if document == card.document {
-                Ok(document)
-            } else {
-                Err(CardFailure {
-                    code: "CARD-MISMATCH",
-                    tries_left: None,
-                })
-            }
+        let outcome = outcome.and_then(|proven| match &expected {
+            Some(card) if card.document != proven.document => Err(CardFailure {
+                code: "CARD-MISMATCH",
+                tries_left: None,
+            }),
+            _ => Ok(proven),
         });
+        let masked = expected.as_ref().map(|c| c.masked.clone());
         match outcome {
-            Ok(document) => {
+            Ok(proven) => {
                 info!("identity proven with DNIe and PIN");
                 state.pin = None;
-                state.proven = Some(document.clone());
+                state.proven = Some(proven.document.clone());
+                state.last_card_document = Some(proven.document.clone());
+                // A DNIe 2.0 tells who it is only now: the clerk can fill the
+                // form (again, after a reload of the clerk window too).
+                let behind_pin = state.pin_only_reader.as_deref() == Some(reader.as_str());
+                if expected.is_none() {
+                    state.card = Some(proven.clone());
+                }
+                if expected.is_none() || behind_pin {
+                    state.tell_clerk(ClerkEvent::CardIdentified {
+                        identity: proven.dto.clone(),
+                    });
+                }
                 state.show_counter(CounterView::PinVerified, now);
                 state.tell_clerk(ClerkEvent::PinVerified {
-                    document: document.unmasked(),
+                    document: proven.document.unmasked(),
                 });
             }
             Err(failure) if failure.code == "PIN-001" || failure.code == "PIN-003" => {
@@ -458,7 +491,7 @@ impl Desk {
                 }
                 state.show_counter(
                     CounterView::EnterPin {
-                        citizen: card.masked.clone(),
+                        citizen: masked.clone(),
                         tries_left: failure.tries_left,
                         error_code: Some(failure.code.to_owned()),
                     },
@@ -474,9 +507,7 @@ impl Desk {
                 let view = if failure.code == "PIN-002" {
                     CounterView::PinBlocked
                 } else {
-                    CounterView::Identified {
-                        citizen: card.masked.clone(),
-                    }
+                    Self::idle_view(&state)
                 };
                 state.show_counter(view, now);
                 state.tell_clerk(ClerkEvent::PinFailed {
@@ -1463,6 +1494,22 @@ mod tests {
             pub config: DnieConfig,
         }
 
+        /// A card whose identity only its PIN unlocks (a DNIe 2.0).
+        pub fn card_behind_pin(name: &str) -> EngineOps {
+            let identities = IdentityFile::builtin().unwrap();
+            let identity = identities.get(name).unwrap();
+            let options = CardOptions {
+                trust: TerminalTrust::Production,
+                ..CardOptions::default()
+            };
+            EngineOps {
+                card: StdMutex::new(
+                    VirtualCard::dnie_with(identity, TestPki::builtin().unwrap(), options).unwrap(),
+                ),
+                config: crate::dnie_config(&crate::config::Config::training_defaults()),
+            }
+        }
+
         pub fn card(name: &str) -> (EngineOps, CardIdentity) {
             let identities = IdentityFile::builtin().unwrap();
             let identity = identities.get(name).unwrap();
@@ -1493,7 +1540,7 @@ mod tests {
                 &self,
                 _reader: &str,
                 pin: &registry::Secret,
-            ) -> Result<registry::DocumentNumber, CardFailure> {
+            ) -> Result<CardIdentity, CardFailure> {
                 let fail = |e: dnie::DnieError| CardFailure {
                     code: e.code(),
                     tries_left: match e {
@@ -1508,7 +1555,7 @@ mod tests {
                 let proof = dnie
                     .prove_possession(&pin, &mut rand::rngs::OsRng)
                     .map_err(fail)?;
-                Ok(registry::DocumentNumber::parse(&proof.identity.document).unwrap())
+                Ok(crate::reader::card_identity("Virtual PCD 00 00", &proof.identity).unwrap())
             }
         }
     }
@@ -1525,10 +1572,11 @@ mod tests {
         f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
         let readers = ReadersDto {
             service: true,
+            pin_only: false,
             readers: Vec::new(),
         };
         f.desk
-            .readers_changed(readers, Some(identity.clone()))
+            .readers_changed(readers, Some(identity.clone()), None)
             .await;
         (f, identity, pin)
     }
@@ -1556,9 +1604,10 @@ mod tests {
         // The card goes: back to welcome.
         let readers = ReadersDto {
             service: true,
+            pin_only: false,
             readers: Vec::new(),
         };
-        f.desk.readers_changed(readers, None).await;
+        f.desk.readers_changed(readers, None, None).await;
         assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
     }
 
@@ -1668,14 +1717,73 @@ mod tests {
         f.desk.request_pin().await.unwrap();
         let readers = ReadersDto {
             service: true,
+            pin_only: false,
             readers: Vec::new(),
         };
-        f.desk.readers_changed(readers, None).await;
+        f.desk.readers_changed(readers, None, None).await;
         assert!(matches!(f.counter.last(), Some(CounterView::Welcome)));
         assert!(matches!(
             f.clerk.last(),
             Some(ClerkEvent::PinFailed { ref code, .. }) if code == "PCSC-004"
         ));
         assert!(matches!(f.desk.request_pin().await, Err(DeskError::NoCard)));
+    }
+
+    #[tokio::test]
+    async fn a_dnie_2_0_tells_who_it_is_after_its_pin() {
+        let ops = card::card_behind_pin("antiguo");
+        let pin = card_sim::IdentityFile::builtin()
+            .unwrap()
+            .get("antiguo")
+            .unwrap()
+            .pin
+            .clone();
+        let f = fixture_with(Some(Arc::new(ops))).await;
+        f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
+        let readers = ReadersDto {
+            service: true,
+            pin_only: true,
+            readers: Vec::new(),
+        };
+        f.desk
+            .readers_changed(readers, None, Some("Virtual PCD 00 00".into()))
+            .await;
+        f.desk.request_pin().await.unwrap();
+        assert!(matches!(
+            f.counter.last(),
+            Some(CounterView::EnterPin { citizen: None, .. })
+        ));
+        f.desk.counter_submit_pin(Secret::new(pin)).await.unwrap();
+        let events = f.clerk.all();
+        let identity = events
+            .iter()
+            .find_map(|e| match e {
+                ClerkEvent::CardIdentified { identity } => Some(identity.clone()),
+                _ => None,
+            })
+            .expect("the clerk learns who the 2.0 card is");
+        assert!(matches!(
+            f.clerk.last(),
+            Some(ClerkEvent::PinVerified { .. })
+        ));
+        assert!(matches!(f.counter.last(), Some(CounterView::PinVerified)));
+
+        let form = AltaFormDto {
+            document: identity.document.clone(),
+            given_name: identity.given_name.clone(),
+            first_surname: identity.first_surname.clone(),
+            second_surname: identity.second_surname.clone(),
+            support_number: identity.idesp.clone(),
+            from_card: true,
+            ..form()
+        };
+        f.desk.submit_alta(form).await.unwrap();
+        f.desk.counter_confirm().await.unwrap();
+        let entries = f.desk.store().audit_entries().await.unwrap();
+        let alta = entries
+            .iter()
+            .find(|e| e.action == "alta_completed")
+            .unwrap();
+        assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
     }
 }

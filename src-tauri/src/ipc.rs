@@ -202,9 +202,11 @@ pub enum CounterView {
     Identified { citizen: MaskedIdentityDto },
     /// The citizen types their DNIe PIN here (never in the clerk window).
     /// After a wrong PIN, `tries_left` and the error code say so.
+    /// `citizen` is unknown for a DNIe 2.0, which tells who it is only after
+    /// its PIN.
     #[serde(rename_all = "camelCase")]
     EnterPin {
-        citizen: MaskedIdentityDto,
+        citizen: Option<MaskedIdentityDto>,
         tries_left: Option<u8>,
         error_code: Option<String>,
     },
@@ -282,6 +284,8 @@ pub struct ReaderDto {
 pub struct ReadersDto {
     /// pcscd (the PC/SC service) is running.
     pub service: bool,
+    /// The selected reader holds a DNIe 2.0: its identity comes with the PIN.
+    pub pin_only: bool,
     pub readers: Vec<ReaderDto>,
 }
 
@@ -342,6 +346,10 @@ pub enum ClerkEvent {
     Readers { readers: ReadersDto },
     /// The counter screen is asking the citizen for their DNIe PIN.
     PinRequested,
+    /// A DNIe 2.0 told who it is after its PIN (3.0/4.0 cards are read
+    /// without it and arrive in `readers`).
+    #[serde(rename_all = "camelCase")]
+    CardIdentified { identity: CardIdentityDto },
     /// Identity proven with the DNIe and its PIN (signed challenge verified).
     #[serde(rename_all = "camelCase")]
     PinVerified { document: String },

@@ -123,7 +123,9 @@ impl ReaderBoard {
         self.selected = event.selected;
     }
 
-    pub fn snapshot(&self) -> (ReadersDto, Option<CardIdentity>) {
+    /// The picture for the windows, the selected card's identity, and the
+    /// selected reader when it holds a DNIe 2.0 (identity behind the PIN).
+    pub fn snapshot(&self) -> (ReadersDto, Option<CardIdentity>, Option<String>) {
         let readers = self
             .readers
             .iter()
@@ -142,12 +144,17 @@ impl ReaderBoard {
                 Some(ReaderState::Ready(identity)) => card_identity(name, identity),
                 _ => None,
             });
+        let pin_only = self.selected.as_ref().filter(|name| {
+            matches!(self.readers.get(*name), Some(ReaderState::Error(code)) if *code == DnieError::Unsupported("").code())
+        });
         (
             ReadersDto {
                 service: self.service,
+                pin_only: pin_only.is_some(),
                 readers,
             },
             selected,
+            pin_only.cloned(),
         )
     }
 }
@@ -170,8 +177,8 @@ pub fn start(
             for event in events.iter() {
                 info!(state = event.state.name(), "reader state");
                 board.apply(event);
-                let (readers, selected) = board.snapshot();
-                tauri::async_runtime::block_on(desk.readers_changed(readers, selected));
+                let (readers, selected, pin_only) = board.snapshot();
+                tauri::async_runtime::block_on(desk.readers_changed(readers, selected, pin_only));
             }
         })?;
     Ok(watcher)
@@ -193,9 +200,9 @@ fn failure(e: &DnieError) -> CardFailure {
 }
 
 impl CardOps for PcscCardOps {
-    fn prove_possession(&self, reader: &str, pin: &Secret) -> Result<DocumentNumber, CardFailure> {
+    fn prove_possession(&self, reader: &str, pin: &Secret) -> Result<CardIdentity, CardFailure> {
         let pin = Pin::new(pin.expose()).map_err(|e| failure(&e))?;
-        let result = (|| -> Result<String, DnieError> {
+        let result = (|| -> Result<CitizenIdentity, DnieError> {
             let context = PcscContext::establish()?;
             let name = std::ffi::CString::new(reader).map_err(|_| DnieError::NoReader)?;
             let mut card = context.connect(&name)?;
@@ -203,10 +210,10 @@ impl CardOps for PcscCardOps {
             let transaction = card.transaction()?;
             let mut dnie = Dnie::open(transaction, &atr, &self.config)?;
             let proof = dnie.prove_possession(&pin, &mut rand::rngs::OsRng)?;
-            Ok(proof.identity.document)
+            Ok(proof.identity)
         })();
         match result {
-            Ok(document) => DocumentNumber::parse(&document).map_err(|_| CardFailure {
+            Ok(identity) => card_identity(reader, &identity).ok_or(CardFailure {
                 code: "DATA-001",
                 tries_left: None,
             }),

@@ -90,11 +90,11 @@ export type CounterView = { "screen": "welcome" } | { "screen": "confirmAlta", c
 /**
  * Seconds until the request times out and the screen clears.
  */
-expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" } | { "screen": "identified", citizen: MaskedIdentityDto, } | { "screen": "enterPin", citizen: MaskedIdentityDto, triesLeft: number | null, errorCode: string | null, } | { "screen": "pinChecking" } | { "screen": "pinVerified" } | { "screen": "pinBlocked" };
+expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" } | { "screen": "identified", citizen: MaskedIdentityDto, } | { "screen": "enterPin", citizen: MaskedIdentityDto | null, triesLeft: number | null, errorCode: string | null, } | { "screen": "pinChecking" } | { "screen": "pinVerified" } | { "screen": "pinBlocked" };
 
 export type CounterInfo = { officeName: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, };
 
-export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, };
+export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "cardIdentified", identity: CardIdentityDto, } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, };
 
 export type AuditReportDto = { entries: number, intact: boolean, problems: Array<AuditProblemDto>, };
 
@@ -140,7 +140,11 @@ export type ReadersDto = {
 /**
  * pcscd (the PC/SC service) is running.
  */
-service: boolean, readers: Array<ReaderDto>, };
+service: boolean, 
+/**
+ * The selected reader holds a DNIe 2.0: its identity comes with the PIN.
+ */
+pinOnly: boolean, readers: Array<ReaderDto>, };
 
 export type TrainingCardDto = { id: string, 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AltaFormDto, CardIdentityDto } from "../bindings";
 import { ALTA_FIELDS, emptyForm, toDto } from "./altaForm";
 import {
+  afterCardIdentified,
   CARD_FIELDS,
   canRequestPin,
   cardSituation,
@@ -10,6 +11,7 @@ import {
   PIN_IDLE,
   pinAfterFormChange,
   pinFailed,
+  pinOffer,
   pinPadOpen,
   pinProven,
   pinStatusState,
@@ -30,6 +32,17 @@ const ANA: CardIdentityDto = {
   version: "3.0",
 };
 const LUIS: CardIdentityDto = { ...ANA, document: "12345678Z", givenName: "LUIS", idesp: "BAB123456" };
+/** A DNIe 2.0: its identity arrives with `cardIdentified`, after the PIN. */
+const ANTIGUO: CardIdentityDto = {
+  ...ANA,
+  document: "12345678Z",
+  givenName: "LUIS",
+  surnames: "ANTIGUO ANTIGUO",
+  firstSurname: "ANTIGUO",
+  secondSurname: "ANTIGUO",
+  idesp: "AAA111222",
+  version: "2.0",
+};
 
 const typed: AltaFormDto = {
   ...emptyForm(),
@@ -195,5 +208,118 @@ describe("PIN step", () => {
     expect(pinAfterFormChange(verified, typeManually(fromAna))).toBe(verified);
     const failed: PinStep = pinFailed("PIN-001", 1);
     expect(pinAfterFormChange(failed, { document: "1" })).toBe(failed);
+  });
+});
+
+describe("PIN offer (#request-pin)", () => {
+  const fromAna = formFromCard(emptyForm(), ANA);
+  const inUse = cardSituation(fromAna, ANA);
+  const verified: PinStep = { status: "verified", document: "99999999R" };
+
+  it("verify: for data read from the DNIe in the reader, until proven, as before", () => {
+    expect(pinOffer(PIN_IDLE, inUse, fromAna)).toEqual({ purpose: "verify", again: false, enabled: true });
+    expect(pinOffer(pinFailed("PCSC-004", null), inUse, fromAna)).toEqual({ purpose: "verify", again: true, enabled: true });
+    expect(pinOffer(verified, inUse, fromAna)).toBeNull();
+    expect(pinOffer({ status: "waiting" }, inUse, fromAna)).toBeNull();
+    // Card removed: shown, but it cannot be asked.
+    expect(pinOffer(PIN_IDLE, cardSituation(fromAna, null), fromAna)).toEqual({
+      purpose: "verify",
+      again: false,
+      enabled: false,
+    });
+    // A form typed by hand, a DNIe 3.0 ready in the reader: "use the card" first, no PIN.
+    expect(pinOffer(PIN_IDLE, cardSituation(typed, ANA), typed)).toBeNull();
+    expect(pinOffer(PIN_IDLE, cardSituation(typed, null), typed)).toBeNull();
+  });
+
+  it("pinOnly: a DNIe 2.0 of unknown identity offers 'identify with the PIN' whatever the form", () => {
+    expect(cardSituation(emptyForm(), null, true)).toEqual({ kind: "pinOnly" });
+    expect(cardSituation(typed, null, true)).toEqual({ kind: "pinOnly" });
+    expect(cardSituation(fromAna, null, true)).toEqual({ kind: "pinOnly" });
+    for (const form of [emptyForm(), typed, fromAna]) {
+      const situation = cardSituation(form, null, true);
+      expect(canRequestPin(PIN_IDLE, situation)).toBe(true);
+      expect(pinOffer(PIN_IDLE, situation, form)).toEqual({ purpose: "identify", again: false, enabled: true });
+    }
+  });
+
+  it("pinOnly: not while the pad is open, 'again' after a failure, never once blocked", () => {
+    const situation = cardSituation(emptyForm(), null, true);
+    expect(pinOffer({ status: "requesting" }, situation, emptyForm())).toBeNull();
+    expect(pinOffer({ status: "waiting" }, situation, emptyForm())).toBeNull();
+    expect(pinOffer(pinFailed("PIN-001", 2), situation, emptyForm())).toBeNull();
+    expect(pinOffer(pinFailed("PIN-CANCELLED", null), situation, emptyForm())).toEqual({
+      purpose: "identify",
+      again: true,
+      enabled: true,
+    });
+    expect(pinOffer(pinFailed("PIN-002", null), situation, emptyForm())).toEqual({
+      purpose: "identify",
+      again: true,
+      enabled: false,
+    });
+  });
+
+  it("a known identity wins over pinOnly (a DNIe 2.0 already identified)", () => {
+    expect(cardSituation(emptyForm(), ANTIGUO, true)).toEqual({ kind: "offer", identity: ANTIGUO });
+    const from20 = formFromCard(emptyForm(), ANTIGUO);
+    expect(cardSituation(from20, ANTIGUO, true)).toEqual({ kind: "inUse", identity: ANTIGUO });
+  });
+});
+
+describe("cardIdentified → form", () => {
+  it("fills the form as 'use the DNIe's data' does: chip fields, IDESP, fromCard, locked", () => {
+    const { form, pin } = afterCardIdentified(emptyForm(), { status: "waiting" }, ANTIGUO);
+    expect(form).toEqual(formFromCard(emptyForm(), ANTIGUO));
+    expect(form).toEqual({
+      ...emptyForm(),
+      document: "12345678Z",
+      supportNumber: "AAA111222",
+      givenName: "LUIS",
+      firstSurname: "ANTIGUO",
+      secondSurname: "ANTIGUO",
+      fromCard: true,
+    });
+    expect(toDto(form).fromCard).toBe(true);
+    expect(ALTA_FIELDS.filter((field) => fieldLocked(form, field))).toEqual([...CARD_FIELDS]);
+    // The PIN pad is still open: pinVerified comes next.
+    expect(pin).toEqual({ status: "waiting" });
+  });
+
+  it("keeps what the clerk typed that the card does not give; replaces typed identity fields", () => {
+    const mine: AltaFormDto = { ...typed, document: "12345678z", givenName: "Luis", firstSurname: "Antiguo" };
+    const { form } = afterCardIdentified(mine, { status: "waiting" }, ANTIGUO);
+    expect([form.document, form.givenName, form.firstSurname, form.supportNumber]).toEqual([
+      "12345678Z",
+      "LUIS",
+      "ANTIGUO",
+      "AAA111222",
+    ]);
+    expect([form.expiryDate, form.phone, form.email]).toEqual(["31/12/2031", "612345678", "ana@example.org"]);
+    // Typed for another document: its contrast date is dropped.
+    expect(afterCardIdentified(typed, PIN_IDLE, ANTIGUO).form.expiryDate).toBe("");
+  });
+
+  it("drops a proof for another document", () => {
+    const other: PinStep = { status: "verified", document: "99999999R" };
+    expect(afterCardIdentified(formFromCard(emptyForm(), ANA), other, ANTIGUO).pin).toEqual(PIN_IDLE);
+  });
+
+  it("the whole 2.0 sequence: pinOnly → identify → cardIdentified → pinVerified → proven", () => {
+    let form = typed;
+    let pin: PinStep = PIN_IDLE;
+    let situation = cardSituation(form, null, true);
+    expect(pinOffer(pin, situation, form)?.purpose).toBe("identify");
+    pin = { status: "waiting" };
+    expect(pinOffer(pin, situation, form)).toBeNull();
+    ({ form, pin } = afterCardIdentified(form, pin, ANTIGUO));
+    situation = cardSituation(form, ANTIGUO, true);
+    expect(situation).toEqual({ kind: "inUse", identity: ANTIGUO });
+    expect(pinProven(pin, form)).toBe(false);
+    pin = { status: "verified", document: "12345678Z" };
+    expect(pinProven(pin, form)).toBe(true);
+    expect(pinStatusState(pin)).toBe("verified");
+    // Proven: nothing more to ask.
+    expect(pinOffer(pin, situation, form)).toBeNull();
   });
 });

@@ -85,9 +85,24 @@ export type CardSituation =
   /** The form came from a DNIe that is no longer in the reader. */
   | { kind: "removed" }
   /** The form came from a DNIe; another one is in the reader now. */
-  | { kind: "otherCard"; identity: CardIdentityDto };
+  | { kind: "otherCard"; identity: CardIdentityDto }
+  /**
+   * A DNIe 2.0 is in the reader and has not told who it is: its data come only with the
+   * citizen's PIN (offer "identify with the PIN").
+   */
+  | { kind: "pinOnly" };
 
-export function cardSituation(form: AltaFormDto, identity: CardIdentityDto | null): CardSituation {
+/**
+ * `identity`: the DNIe in the selected reader, if known (read, or a 2.0 identified by its
+ * PIN); `pinOnly`: the selected reader holds a DNIe 2.0 (used only while its identity is
+ * unknown).
+ */
+export function cardSituation(
+  form: AltaFormDto,
+  identity: CardIdentityDto | null,
+  pinOnly = false,
+): CardSituation {
+  if (identity === null && pinOnly) return { kind: "pinOnly" };
   if (form.fromCard) {
     if (identity === null) return { kind: "removed" };
     return sameDocument(form.document, identity.document)
@@ -163,12 +178,12 @@ export function pinProven(step: PinStep, form: Pick<AltaFormDto, "document">): b
 }
 
 /**
- * Whether "verify with PIN" can be asked now: only for data read from the DNIe that is in
- * the reader, not while a request is under way, never automatically after a failure (the
+ * Whether the PIN can be asked now: only for data read from the DNIe that is in the reader
+ * ("verify"), or to identify a DNIe 2.0 ("identify"), not while a request is under way, never automatically after a failure (the
  * clerk asks again), and not once the PIN is blocked.
  */
 export function canRequestPin(step: PinStep, situation: CardSituation): boolean {
-  if (situation.kind !== "inUse") return false;
+  if (situation.kind !== "inUse" && situation.kind !== "pinOnly") return false;
   if (pinPadOpen(step)) return false;
   if (step.status === "failed" && step.code === "PIN-002") return false;
   return true;
@@ -178,4 +193,40 @@ export function canRequestPin(step: PinStep, situation: CardSituation): boolean 
 export function pinAfterFormChange(step: PinStep, form: Pick<AltaFormDto, "document">): PinStep {
   if (step.status === "verified" && !sameDocument(step.document, form.document)) return PIN_IDLE;
   return step;
+}
+
+/**
+ * The #request-pin button of the identify panel, or null when it is not shown.
+ * - `verify`: the form holds data read from a DNIe ("Verify with PIN"), until proven;
+ * - `identify`: a DNIe 2.0 that gives its holder's data only with the PIN ("Identify with
+ *   the DNIe's PIN"), whatever the form holds.
+ * Never while the PIN pad is open on the counter screen; `again` after a failed try;
+ * `enabled` as `canRequestPin` says.
+ */
+export type PinOffer = { purpose: "verify" | "identify"; again: boolean; enabled: boolean };
+
+export function pinOffer(step: PinStep, situation: CardSituation, form: AltaFormDto): PinOffer | null {
+  const identify = situation.kind === "pinOnly";
+  if (!identify && !form.fromCard) return null;
+  if (pinPadOpen(step)) return null;
+  if (!identify && pinProven(step, form)) return null;
+  return {
+    purpose: identify ? "identify" : "verify",
+    again: step.status === "failed",
+    enabled: canRequestPin(step, situation),
+  };
+}
+
+/**
+ * A DNIe 2.0 told who it is after its PIN (`cardIdentified`): the form and the PIN step as
+ * "use the DNIe's data" leaves them (card-given fields from the chip and locked, `fromCard`).
+ * The `pinVerified` that follows proves the same document.
+ */
+export function afterCardIdentified(
+  form: AltaFormDto,
+  step: PinStep,
+  identity: CardIdentityDto,
+): { form: AltaFormDto; pin: PinStep } {
+  const next = formFromCard(form, identity);
+  return { form: next, pin: pinAfterFormChange(step, next) };
 }

@@ -6,14 +6,17 @@ import type { AltaFormDto, CommandError, ReadersDto, TrainingCardDto } from "../
 import { commandErrorText, fmt, type Messages } from "../i18n";
 import { h, icon } from "../shared/dom";
 import { pinFailureText } from "../shared/pin";
-import { canRequestPin, cardSituation, type PinStep, pinPadOpen, pinProven, pinStatusState } from "./card";
+import { cardSituation, type PinStep, pinOffer, pinProven, pinStatusState } from "./card";
 import {
   cardDetails,
+  cardIdentity,
   cardName,
+  type IdentifiedCard,
+  isPinOnlyState,
   overallLabel,
   overallState,
+  pinOnlyCard,
   readerStateLabel,
-  readyIdentity,
   trainingCardLabel,
 } from "./readers";
 
@@ -42,8 +45,9 @@ export function readerStatusView(m: Messages, readers: ReadersDto | null): HTMLE
             return h(
               "li",
               {
-                class: reader.selected ? "reader selected" : "reader",
+                class: `reader${reader.selected ? " selected" : ""}${isPinOnlyState(reader.state) ? " pin-only" : ""}`,
                 "data-state": reader.state.state,
+                "data-code": reader.state.state === "error" ? reader.state.code : undefined,
                 "data-selected": reader.selected ? "true" : "false",
                 "aria-current": reader.selected ? "true" : undefined,
               },
@@ -68,6 +72,8 @@ export type IdentifyOptions = {
   m: Messages;
   form: AltaFormDto;
   readers: ReadersDto | null;
+  /** A DNIe 2.0 identified by its PIN (`cardIdentified`), if any. */
+  identified: IdentifiedCard | null;
   pin: PinStep;
   /** A PIN cancel is in flight. */
   cancelling: boolean;
@@ -78,12 +84,14 @@ export type IdentifyOptions = {
 export function identifyPanel(opts: IdentifyOptions): HTMLElement {
   const { m, form, readers, pin, handlers } = opts;
   const t = m.clerk.identify;
-  const identity = readyIdentity(readers);
-  const situation = cardSituation(form, identity);
+  const identity = cardIdentity(readers, opts.identified);
+  const situation = cardSituation(form, identity, pinOnlyCard(readers));
   const body: Array<HTMLElement | null> = [];
 
   const useCardButton = (label: string): HTMLElement =>
     h("button", { id: "use-card", type: "button", class: "primary", onclick: () => handlers.onUseCard() }, label);
+  const fromCardNote = (): HTMLElement =>
+    h("p", { class: "card-line strong", id: "from-card-note" }, icon("lock"), h("span", {}, t.fromCard));
   const typeManuallyButton = (): HTMLElement =>
     h(
       "button",
@@ -123,13 +131,13 @@ export function identifyPanel(opts: IdentifyOptions): HTMLElement {
       break;
     case "inUse":
       body.push(
-        h("p", { class: "card-line strong", id: "from-card-note" }, icon("lock"), h("span", {}, t.fromCard)),
+        fromCardNote(),
         h("p", { class: "muted small" }, cardDetails(m, situation.identity)),
       );
       break;
     case "removed":
       body.push(
-        h("p", { class: "card-line strong", id: "from-card-note" }, icon("lock"), h("span", {}, t.fromCard)),
+        fromCardNote(),
         h(
           "p",
           { id: "card-warning", class: "warn-line", role: "alert" },
@@ -140,7 +148,7 @@ export function identifyPanel(opts: IdentifyOptions): HTMLElement {
       break;
     case "otherCard":
       body.push(
-        h("p", { class: "card-line strong", id: "from-card-note" }, icon("lock"), h("span", {}, t.fromCard)),
+        fromCardNote(),
         h(
           "p",
           { id: "card-warning", class: "warn-line", role: "alert" },
@@ -159,36 +167,44 @@ export function identifyPanel(opts: IdentifyOptions): HTMLElement {
         ),
       );
       break;
+    case "pinOnly":
+      body.push(
+        form.fromCard ? fromCardNote() : null,
+        h("p", { class: "card-line strong", id: "pin-only-note" }, icon("info"), h("span", {}, t.pinOnly)),
+      );
+      break;
   }
 
-  if (form.fromCard) {
-    const again = pin.status === "failed";
-    const allowed = canRequestPin(pin, situation);
-    const showRequest = !pinPadOpen(pin) && !pinProven(pin, form);
+  const offer = pinOffer(pin, situation, form);
+  if (form.fromCard || offer !== null) {
+    const identify = offer?.purpose === "identify";
+    const label = offer === null ? "" : offer.again ? t.requestPinAgain : identify ? t.identifyWithPin : t.requestPin;
     body.push(
       h(
         "div",
         { class: "actions" },
         situation.kind === "otherCard" ? useCardButton(t.useOtherCard) : null,
-        showRequest
+        offer !== null
           ? h(
               "button",
               {
                 id: "request-pin",
                 type: "button",
                 class: "primary",
-                disabled: !allowed,
-                "aria-describedby": "request-pin-hint",
+                disabled: !offer.enabled,
+                "aria-describedby": identify ? "pin-only-note request-pin-hint" : "request-pin-hint",
                 onclick: () => handlers.onRequestPin(),
               },
               icon("lock"),
-              h("span", {}, again ? t.requestPinAgain : t.requestPin),
+              h("span", {}, label),
             )
           : null,
-        typeManuallyButton(),
+        form.fromCard ? typeManuallyButton() : null,
       ),
-      showRequest ? h("p", { id: "request-pin-hint", class: "hint" }, t.requestPinHint) : null,
-      h("p", { id: "type-manually-hint", class: "hint" }, t.typeManuallyHint),
+      offer !== null
+        ? h("p", { id: "request-pin-hint", class: "hint" }, identify ? t.identifyWithPinHint : t.requestPinHint)
+        : null,
+      form.fromCard ? h("p", { id: "type-manually-hint", class: "hint" }, t.typeManuallyHint) : null,
     );
   }
 

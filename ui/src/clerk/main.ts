@@ -21,9 +21,12 @@
  *   lock screen         #unlock-password #unlock-submit #unlock-error #lock-logout
  *   audit (supervisor/admin)  #audit-verify (header) #audit-result[data-intact] #audit-close
  *   card readers        #reader-status[data-state] unknown|noService|noReader|empty|reading|ready|
- *                       notADnie|finalised|error (the selected reader); one li.reader per reader
- *                       with [data-state] and [data-selected]
- *   identify panel      #identify[data-situation] noCard|offer|inUse|removed|otherCard
+ *                       notADnie|finalised|error|pinOnly (the selected reader; pinOnly: a DNIe
+ *                       2.0, identity behind the PIN); one li.reader per reader with
+ *                       [data-state], [data-selected] and, for an error, [data-code]
+ *   identify panel      #identify[data-situation] noCard|offer|inUse|removed|otherCard|pinOnly
+ *                       #pin-only-note (DNIe 2.0: identify with the PIN; #request-pin then
+ *                       says "identify with the DNIe's PIN")
  *                       #use-card #type-manually #request-pin #pin-status[data-state]
  *                       waiting|verified|failed (+ [data-code]) #pin-cancel-clerk
  *                       #pin-badge ("identity proven with DNIe and PIN", next to the document)
@@ -43,6 +46,7 @@ import type {
   LevelDto,
   MaskedCitizenDto,
   AltaFormDto,
+  CardIdentityDto,
   ReadersDto,
 } from "../bindings";
 import {
@@ -76,6 +80,8 @@ import {
 } from "./altaForm";
 import { altaFormView } from "./altaView";
 import {
+  afterCardIdentified,
+  CARD_FIELDS,
   formFromCard,
   isCardField,
   PIN_IDLE,
@@ -87,7 +93,7 @@ import {
   typeManually,
 } from "./card";
 import { identifyPanel, pinBadge, readerStatusView, type TrainingState, trainingPanel } from "./cardViews";
-import { readyIdentity } from "./readers";
+import { cardIdentity, type IdentifiedCard, identifiedCard, keepIdentified } from "./readers";
 import { throttle } from "./throttle";
 
 // ---------------------------------------------------------------------------------------
@@ -155,6 +161,8 @@ const state = {
   focusBeforeLock: null as string | null,
   /** The card readers, live from the `readers` events (null until the first one). */
   readers: null as ReadersDto | null,
+  /** A DNIe 2.0 in the selected reader that told who it is after its PIN (`cardIdentified`). */
+  identified: null as IdentifiedCard | null,
   /** Training mode: the virtual cards. */
   training: { cards: null, busy: false, error: null } as TrainingState,
   /**
@@ -763,6 +771,7 @@ function identifyView(alta: AltaState, msg: Messages): HTMLElement {
     m: msg,
     form: alta.form,
     readers: state.readers,
+    identified: state.identified,
     pin: alta.pin,
     cancelling: alta.pinCancelling,
     handlers: {
@@ -963,6 +972,7 @@ function endSession(expired: boolean): void {
   state.loginError = null;
   // The reader picture carries a citizen's identity: not kept past the session.
   state.readers = null;
+  state.identified = null;
   state.doneCard = null;
   state.training = { cards: null, busy: false, error: null };
   state.sessionEnded = expired;
@@ -1083,16 +1093,23 @@ function formShown(alta: AltaState): boolean {
 
 /** Fills an empty form from the DNIe in the selected reader. True if it did. */
 function autoFill(alta: AltaState): boolean {
-  const identity = readyIdentity(state.readers);
+  const identity = currentCard();
   if (!formShown(alta) || !shouldAutoFill(alta.form, identity, alta.declinedCard)) return false;
   alta.form = formFromCard(alta.form, identity);
   alta.pin = pinAfterFormChange(alta.pin, alta.form);
   return true;
 }
 
+/** The DNIe in the selected reader, if its identity is known (read, or a 2.0 after its PIN). */
+function currentCard(): CardIdentityDto | null {
+  return cardIdentity(state.readers, state.identified);
+}
+
 function onReaders(readers: ReadersDto): void {
   state.readers = readers;
-  const identity = readyIdentity(readers);
+  // A DNIe 2.0 identified by its PIN is remembered while it stays in its reader.
+  state.identified = keepIdentified(readers, state.identified);
+  const identity = currentCard();
   if (identity === null) state.doneCard = null;
   const alta = state.alta;
   if (alta !== null && identity === null && !alta.form.fromCard && isEmptyForm(alta.form)) {
@@ -1115,14 +1132,47 @@ function isCardFieldName(field: string): boolean {
 /** "Use the DNIe's data": the card-given fields come from the card and lock. */
 function useCard(): void {
   const alta = state.alta;
-  const identity = readyIdentity(state.readers);
+  const identity = currentCard();
   if (alta === null || identity === null || !formShown(alta)) return;
-  alta.form = formFromCard(alta.form, identity);
-  alta.declinedCard = null;
-  alta.pin = pinAfterFormChange(alta.pin, alta.form);
-  alta.fieldErrors = alta.fieldErrors.filter((e) => !isCardFieldName(e.field));
+  fillFromCard(alta, identity);
   state.focus = FIELD_INPUT_IDS.expiryDate;
   render();
+}
+
+function fillFromCard(alta: AltaState, identity: CardIdentityDto): void {
+  const next = afterCardIdentified(alta.form, alta.pin, identity);
+  alta.form = next.form;
+  alta.pin = next.pin;
+  alta.declinedCard = null;
+  alta.fieldErrors = alta.fieldErrors.filter((e) => !isCardFieldName(e.field));
+}
+
+/**
+ * A DNIe 2.0 told who it is after the citizen's PIN (the clerk asked for it with "identify
+ * with the DNIe's PIN"): the form fills from it as "use the DNIe's data" does. The
+ * `pinVerified` event that follows shows the proof.
+ */
+function onCardIdentified(identity: CardIdentityDto): void {
+  state.identified = identifiedCard(state.readers, identity);
+  const alta = state.alta;
+  if (alta === null || !formShown(alta)) {
+    refreshCardParts();
+    return;
+  }
+  fillFromCard(alta, identity);
+  if (state.locked) return;
+  // The clerk may be typing (phone, email) while the citizen types the PIN: keep the focus
+  // there; otherwise go on with the first field the card does not give.
+  if (!typingInForm()) state.focus = FIELD_INPUT_IDS.expiryDate;
+  render();
+}
+
+/** The focus is in a field of the alta form the card does not give (the clerk is typing). */
+function typingInForm(): boolean {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLInputElement || active instanceof HTMLSelectElement)) return false;
+  if (active.closest("#alta-form") === null) return false;
+  return !CARD_FIELDS.some((field) => FIELD_INPUT_IDS[field] === active.id);
 }
 
 /** "Type by hand": the values stay, the card-given fields unlock. */
@@ -1130,7 +1180,7 @@ function typeByHand(): void {
   const alta = state.alta;
   if (alta === null || !formShown(alta)) return;
   alta.form = typeManually(alta.form);
-  const identity = readyIdentity(state.readers);
+  const identity = currentCard();
   alta.declinedCard = identity?.document ?? alta.form.document;
   state.focus = FIELD_INPUT_IDS.document;
   render();
@@ -1368,6 +1418,9 @@ function onEvent(event: ClerkEvent): void {
     case "pinVerified":
     case "pinFailed":
       if (state.session !== null || state.locked) onPinEvent(event);
+      return;
+    case "cardIdentified":
+      if (state.session !== null || state.locked) onCardIdentified(event.identity);
       return;
   }
   if (state.session === null && !state.locked) return;

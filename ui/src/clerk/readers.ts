@@ -10,7 +10,20 @@ export type ReaderUiState =
   | "unknown"
   | "noService"
   | "noReader"
+  /** The selected reader holds a DNIe 2.0: its identity comes with the PIN. */
+  | "pinOnly"
   | ReaderStateDto["state"];
+
+/**
+ * The error code a DNIe 2.0 gives when read without its PIN. It is the normal state of
+ * such a card (shown as information, not as a failure).
+ */
+export const PIN_ONLY_CODE = "CARD-006";
+
+/** Whether a reader's state is that of a DNIe 2.0 (identity behind the PIN). */
+export function isPinOnlyState(state: ReaderStateDto): boolean {
+  return state.state === "error" && state.code === PIN_ONLY_CODE;
+}
 
 /** The reader whose card the desk uses: the one marked selected, else the only one. */
 export function selectedReader(readers: ReadersDto | null): ReaderDto | null {
@@ -25,13 +38,48 @@ export function overallState(readers: ReadersDto | null): ReaderUiState {
   if (readers.readers.length === 0) return "noReader";
   const sel = selectedReader(readers);
   // Several readers, none selected: the desk waits for a card in any of them.
-  return sel === null ? "empty" : sel.state.state;
+  if (sel === null) return "empty";
+  return readers.pinOnly && isPinOnlyState(sel.state) ? "pinOnly" : sel.state.state;
+}
+
+/** The selected reader holds a DNIe 2.0: "identify with the PIN" is what it offers. */
+export function pinOnlyCard(readers: ReadersDto | null): boolean {
+  return readers !== null && readers.service && readers.pinOnly;
 }
 
 /** The DNIe identity in the selected reader, if it is ready. */
 export function readyIdentity(readers: ReadersDto | null): CardIdentityDto | null {
   const sel = selectedReader(readers);
   return sel !== null && sel.state.state === "ready" ? sel.state.identity : null;
+}
+
+/**
+ * A DNIe 2.0 that told who it is after its PIN (`cardIdentified`), and the reader it was
+ * in. The reader picture keeps showing that card as "data with the PIN", so the window
+ * remembers the identity for as long as that reader holds a DNIe 2.0.
+ */
+export type IdentifiedCard = { reader: string | null; identity: CardIdentityDto };
+
+/** The `cardIdentified` identity, tied to the reader selected now. */
+export function identifiedCard(readers: ReadersDto | null, identity: CardIdentityDto): IdentifiedCard {
+  return { reader: selectedReader(readers)?.name ?? null, identity };
+}
+
+/**
+ * The identified DNIe 2.0 after a new reader picture: kept while the same reader is
+ * selected and still holds a DNIe 2.0; forgotten once the card goes (or another is read).
+ */
+export function keepIdentified(readers: ReadersDto | null, card: IdentifiedCard | null): IdentifiedCard | null {
+  if (card === null || !pinOnlyCard(readers)) return null;
+  return (selectedReader(readers)?.name ?? null) === card.reader ? card : null;
+}
+
+/**
+ * The identity of the DNIe in the selected reader: read without the PIN (3.0/4.0, `ready`),
+ * or a DNIe 2.0 that told it after its PIN.
+ */
+export function cardIdentity(readers: ReadersDto | null, identified: IdentifiedCard | null): CardIdentityDto | null {
+  return readyIdentity(readers) ?? keepIdentified(readers, identified)?.identity ?? null;
 }
 
 /** Full name as on the card: given name, then surnames. */
@@ -63,6 +111,8 @@ export function readerStateLabel(m: Messages, state: ReaderStateDto): StateLabel
     case "finalised":
       return { icon: "warning", text: r.finalised };
     case "error":
+      // A DNIe 2.0 is read with its PIN: information, not a failure.
+      if (isPinOnlyState(state)) return { icon: "info", text: r.pinOnly };
       return { icon: "warning", text: fmt(r.error, { error: errorText(m, state.code) }) };
   }
 }

@@ -16,7 +16,8 @@
  *   identified          #identified-name #identified-document (masked), language buttons
  *   enterPin            #pin-input (password, 8–16) #pin-toggle (show/hide; [data-shown])
  *                       #pin-submit #pin-cancel #pin-error (role=alert; [data-code]; hidden
- *                       when empty) #pin-citizen
+ *                       when empty) #pin-citizen (the masked holder; absent for a DNIe 2.0,
+ *                       which tells who it is only after its PIN: #pin-holder instead)
  *   pinChecking         #pin-checking (role=status)
  *   pinBlocked          #pin-blocked-pad (the PAD kiosk explanation)
  *
@@ -325,12 +326,15 @@ function pinPad(msg: Messages, view: Extract<CounterView, { screen: "enterPin" }
   );
   return [
     title(c.title, "lock"),
-    h(
-      "p",
-      { class: "pin-citizen", id: "pin-citizen" },
-      icon("user"),
-      h("span", {}, fmt(c.who, { name: view.citizen.name, document: view.citizen.document })),
-    ),
+    // A DNIe 2.0 tells who it is only after its PIN: no name yet, only what the PIN will do.
+    view.citizen !== null
+      ? h(
+          "p",
+          { class: "pin-citizen", id: "pin-citizen" },
+          icon("user"),
+          h("span", {}, fmt(c.who, { name: view.citizen.name, document: view.citizen.document })),
+        )
+      : h("p", { class: "message", id: "pin-holder" }, c.holder),
     h(
       "form",
       {

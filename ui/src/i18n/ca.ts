@@ -128,7 +128,7 @@ export const ca: Messages = {
     "CARD-004": "Falta una dada al xip del DNIe. Escriviu les dades a mà amb el document a la vista.",
     "CARD-005": "El DNIe necessita el PIN per a aquesta operació.",
     "CARD-006":
-      "Aquest model de DNIe no permet llegir les dades sense PIN (p. ex., un DNIe 2.0). Escriviu les dades a mà.",
+      "Aquest DNIe (p. ex., un DNIe 2.0) només dona les dades del titular amb el seu PIN: demaneu-lo a la pantalla de la finestreta o escriviu les dades a mà.",
     "CARD-NONE": "No hi ha cap DNIe a punt al lector. Inseriu el DNIe del ciutadà.",
     "PIN-001": "PIN incorrecte.",
     "PIN-002":
@@ -259,6 +259,7 @@ export const ca: Messages = {
       notADnie: "La targeta no és un DNIe",
       finalised: "DNIe inutilitzat: el ciutadà en necessita un de nou",
       error: "Error: {error}",
+      pinOnly: "DNIe 2.0: les dades es llegeixen amb el PIN",
       selected: "en ús",
     },
     identify: {
@@ -282,6 +283,11 @@ export const ca: Messages = {
       requestPinAgain: "Tornar a demanar el PIN",
       requestPinHint:
         "Opcional: el ciutadà tecleja el PIN del seu DNIe a la pantalla de la finestreta. Vós no el veureu.",
+      pinOnly:
+        "Aquest DNIe 2.0 només dona les dades del titular amb el seu PIN: el ciutadà el tecleja a la pantalla de la finestreta.",
+      identifyWithPin: "Identificar amb el PIN del DNIe (DNIe 2.0)",
+      identifyWithPinHint:
+        "Amb el PIN correcte, les dades del DNIe emplenen el formulari i la identitat queda acreditada. Vós no veureu el PIN. Sense PIN, escriviu les dades a mà amb el document a la vista.",
       requesting: "S'està demanant el PIN a la pantalla de la finestreta…",
       pinWaiting: "El ciutadà està teclejant el PIN a la pantalla de la finestreta.",
       pinCancel: "Cancel·lar el PIN",
@@ -361,6 +367,8 @@ export const ca: Messages = {
     pin: {
       title: "Escriviu el PIN del vostre DNIe",
       who: "DNIe de {name} · {document}",
+      holder:
+        "Amb el PIN correcte, el vostre DNIe donarà al funcionari el vostre nom i el vostre número de DNI per a aquest tràmit.",
       label: "PIN del DNIe",
       hint: "Entre 8 i 16 caràcters (lletres i números). Només el veieu vós: el funcionari, no.",
       show: "Mostrar el PIN",

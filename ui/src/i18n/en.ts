@@ -126,7 +126,7 @@ export const en: Messages = {
     "CARD-004": "Some data is missing on the DNIe chip. Type the data by hand with the document in view.",
     "CARD-005": "The DNIe needs the PIN for this operation.",
     "CARD-006":
-      "This DNIe model does not allow reading the data without the PIN (e.g. a DNIe 2.0). Type the data by hand.",
+      "This DNIe (e.g. a DNIe 2.0) gives its holder's data only with their PIN: ask for it on the counter screen or type the data by hand.",
     "CARD-NONE": "No DNIe is ready in the reader. Insert the citizen's DNIe.",
     "PIN-001": "Wrong PIN.",
     "PIN-002":
@@ -256,6 +256,7 @@ export const en: Messages = {
       notADnie: "The card is not a DNIe",
       finalised: "Unusable DNIe: the citizen needs a new one",
       error: "Error: {error}",
+      pinOnly: "DNIe 2.0: data read with the PIN",
       selected: "in use",
     },
     identify: {
@@ -279,6 +280,11 @@ export const en: Messages = {
       requestPinAgain: "Ask for the PIN again",
       requestPinHint:
         "Optional: the citizen types their DNIe PIN on the counter screen. You will not see it.",
+      pinOnly:
+        "This DNIe 2.0 gives its holder's data only with their PIN: the citizen types it on the counter screen.",
+      identifyWithPin: "Identify with the DNIe's PIN (DNIe 2.0)",
+      identifyWithPinHint:
+        "With the right PIN, the DNIe's data fill in the form and the identity is proven. You will not see the PIN. Without the PIN, type the data by hand with the document in view.",
       requesting: "Asking for the PIN on the counter screen…",
       pinWaiting: "The citizen is typing their PIN on the counter screen.",
       pinCancel: "Cancel the PIN",
@@ -357,6 +363,8 @@ export const en: Messages = {
     pin: {
       title: "Type your DNIe PIN",
       who: "DNIe of {name} · {document}",
+      holder:
+        "With the right PIN, your DNIe gives the clerk your name and DNI number for this procedure.",
       label: "DNIe PIN",
       hint: "8 to 16 characters (letters and digits). Only you can see it: the clerk cannot.",
       show: "Show the PIN",

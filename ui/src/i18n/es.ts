@@ -129,7 +129,7 @@ export const es = {
     "CARD-004": "Falta un dato en el chip del DNIe. Escriba los datos a mano con el documento a la vista.",
     "CARD-005": "El DNIe necesita el PIN para esta operación.",
     "CARD-006":
-      "Este modelo de DNIe no permite leer los datos sin PIN (p. ej., un DNIe 2.0). Escriba los datos a mano.",
+      "Este DNIe (p. ej., un DNIe 2.0) solo da los datos del titular con su PIN: pídalo en la pantalla de ventanilla o escriba los datos a mano.",
     "CARD-NONE": "No hay ningún DNIe listo en el lector. Inserte el DNIe del ciudadano.",
     "PIN-001": "PIN incorrecto.",
     "PIN-002":
@@ -260,6 +260,7 @@ export const es = {
       notADnie: "La tarjeta no es un DNIe",
       finalised: "DNIe inutilizado: el ciudadano necesita uno nuevo",
       error: "Error: {error}",
+      pinOnly: "DNIe 2.0: los datos se leen con el PIN",
       selected: "en uso",
     },
     identify: {
@@ -283,6 +284,11 @@ export const es = {
       requestPinAgain: "Volver a pedir el PIN",
       requestPinHint:
         "Opcional: el ciudadano teclea el PIN de su DNIe en la pantalla de ventanilla. Usted no lo verá.",
+      pinOnly:
+        "Este DNIe 2.0 solo da los datos del titular con su PIN: el ciudadano lo teclea en la pantalla de ventanilla.",
+      identifyWithPin: "Identificar con el PIN del DNIe (DNIe 2.0)",
+      identifyWithPinHint:
+        "Con el PIN correcto, los datos del DNIe rellenan el formulario y la identidad queda acreditada. Usted no verá el PIN. Sin PIN, escriba los datos a mano con el documento a la vista.",
       requesting: "Pidiendo el PIN en la pantalla de ventanilla…",
       pinWaiting: "El ciudadano está tecleando su PIN en la pantalla de ventanilla.",
       pinCancel: "Cancelar el PIN",
@@ -362,6 +368,8 @@ export const es = {
     pin: {
       title: "Escriba el PIN de su DNIe",
       who: "DNIe de {name} · {document}",
+      holder:
+        "Con el PIN correcto, su DNIe dará al funcionario su nombre y su número de DNI para este trámite.",
       label: "PIN del DNIe",
       hint: "Entre 8 y 16 caracteres (letras y números). Solo usted lo ve: el funcionario no.",
       show: "Mostrar el PIN",

@@ -128,7 +128,7 @@ export const eu: Messages = {
     "CARD-004": "NANearen txipean datu bat falta da. Idatzi datuak eskuz, agiria begien aurrean duzula.",
     "CARD-005": "NANeak PINa behar du eragiketa honetarako.",
     "CARD-006":
-      "NANe eredu honek ez du uzten datuak PINik gabe irakurtzen (adib. NANe 2.0). Idatzi datuak eskuz.",
+      "NANe honek (adib. NANe 2.0) titularraren datuak PINarekin bakarrik ematen ditu: eskatu PINa leihatilako pantailan edo idatzi datuak eskuz.",
     "CARD-NONE": "Ez dago NANerik prest irakurgailuan. Sartu herritarraren NANea.",
     "PIN-001": "PIN okerra.",
     "PIN-002":
@@ -259,6 +259,7 @@ export const eu: Messages = {
       notADnie: "Txartela ez da NANe bat",
       finalised: "NANe erabilezina: herritarrak berri bat behar du",
       error: "Errorea: {error}",
+      pinOnly: "NANe 2.0: datuak PINarekin irakurtzen dira",
       selected: "erabiltzen",
     },
     identify: {
@@ -282,6 +283,11 @@ export const eu: Messages = {
       requestPinAgain: "Eskatu berriro PINa",
       requestPinHint:
         "Aukerakoa: herritarrak bere NANearen PINa leihatilako pantailan idazten du. Zuk ez duzu ikusiko.",
+      pinOnly:
+        "NANe 2.0 honek titularraren datuak PINarekin bakarrik ematen ditu: herritarrak leihatilako pantailan idazten du PINa.",
+      identifyWithPin: "Identifikatu NANearen PINarekin (NANe 2.0)",
+      identifyWithPinHint:
+        "PIN zuzenarekin, NANearen datuek inprimakia betetzen dute eta identitatea egiaztatuta geratzen da. Zuk ez duzu PINa ikusiko. PINik gabe, idatzi datuak eskuz, agiria begien aurrean duzula.",
       requesting: "PINa eskatzen leihatilako pantailan…",
       pinWaiting: "Herritarra bere PINa idazten ari da leihatilako pantailan.",
       pinCancel: "Utzi PINa",
@@ -361,6 +367,8 @@ export const eu: Messages = {
     pin: {
       title: "Idatzi zure NANearen PINa",
       who: "NANea: {name} · {document}",
+      holder:
+        "PIN zuzenarekin, zure NANeak zure izena eta NAN zenbakia emango dizkio funtzionarioari izapide honetarako.",
       label: "NANearen PINa",
       hint: "8 eta 16 karaktere artean (letrak eta zenbakiak). Zuk bakarrik ikusten duzu: funtzionarioak ez.",
       show: "Erakutsi PINa",

@@ -127,7 +127,7 @@ export const gl: Messages = {
     "CARD-004": "Falta un dato no chip do DNIe. Escriba os datos a man co documento á vista.",
     "CARD-005": "O DNIe necesita o PIN para esta operación.",
     "CARD-006":
-      "Este modelo de DNIe non permite ler os datos sen PIN (p. ex., un DNIe 2.0). Escriba os datos a man.",
+      "Este DNIe (p. ex., un DNIe 2.0) só dá os datos do titular co seu PIN: pídao na pantalla da ventanilla ou escriba os datos a man.",
     "CARD-NONE": "Non hai ningún DNIe listo no lector. Insira o DNIe do cidadán.",
     "PIN-001": "PIN incorrecto.",
     "PIN-002":
@@ -258,6 +258,7 @@ export const gl: Messages = {
       notADnie: "A tarxeta non é un DNIe",
       finalised: "DNIe inutilizado: o cidadán necesita un novo",
       error: "Erro: {error}",
+      pinOnly: "DNIe 2.0: os datos lense co PIN",
       selected: "en uso",
     },
     identify: {
@@ -281,6 +282,11 @@ export const gl: Messages = {
       requestPinAgain: "Volver pedir o PIN",
       requestPinHint:
         "Opcional: o cidadán teclea o PIN do seu DNIe na pantalla da ventanilla. Vostede non o verá.",
+      pinOnly:
+        "Este DNIe 2.0 só dá os datos do titular co seu PIN: o cidadán teclea o PIN na pantalla da ventanilla.",
+      identifyWithPin: "Identificar co PIN do DNIe (DNIe 2.0)",
+      identifyWithPinHint:
+        "Co PIN correcto, os datos do DNIe enchen o formulario e a identidade queda acreditada. Vostede non verá o PIN. Sen PIN, escriba os datos a man co documento á vista.",
       requesting: "Pedindo o PIN na pantalla da ventanilla…",
       pinWaiting: "O cidadán está a teclear o seu PIN na pantalla da ventanilla.",
       pinCancel: "Cancelar o PIN",
@@ -360,6 +366,8 @@ export const gl: Messages = {
     pin: {
       title: "Escriba o PIN do seu DNIe",
       who: "DNIe de {name} · {document}",
+      holder:
+        "Co PIN correcto, o seu DNIe daralle ao funcionario o seu nome e o seu número de DNI para este trámite.",
       label: "PIN do DNIe",
       hint: "Entre 8 e 16 caracteres (letras e números). Só o ve vostede: o funcionario non.",
       show: "Amosar o PIN",
