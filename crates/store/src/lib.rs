@@ -16,12 +16,14 @@ use tracing::instrument;
 
 pub mod audit;
 mod citizens;
+mod clave_movil;
 mod clerks;
 
 pub use audit::{
     AuditContext, AuditEntry, AuditProblem, AuditProblemKind, AuditReport, NewAuditEntry,
 };
 pub use citizens::{CitizenSummary, IdentityMethod, Registration};
+pub use clave_movil::{ClaveMovilCitizen, ClaveMovilWriter, TypedContrast, clave_movil_audit};
 pub use clerks::{ClerkRecord, NewClerk};
 
 /// Errors of the storage layer, each with a stable code.

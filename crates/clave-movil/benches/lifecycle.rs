@@ -1,0 +1,375 @@
+//! Load generator: full Cl@ve Móvil lifecycles against the real server (HTTP on
+//! 127.0.0.1, SQLite file on disk, durable commits), at 1, 16 and 64 concurrent
+//! clients. Each client is one relying-service session plus one citizen's app:
+//!
+//! 1. `create`  — the service creates a no-QR request (API key, DNI + contrast checked
+//!    against the store);
+//! 2. `fetch`   — the app fetches it (signed long-poll of pending requests);
+//! 3. `confirm` — the app confirms with the right code among three (signed);
+//! 4. `outcome` — the service long-polls the outcome and gets the signed answer.
+//!
+//! ```text
+//! cargo bench -p clave-movil --bench lifecycle -- [--secs 10] [--clients 1,16,64] [--tls] [--no-durable]
+//! ```
+//! Server and load generator share this process and the machine's cores, as they would
+//! on a counter PC; memory is the whole process's.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clave_movil::client::{DeviceClient, DeviceKey, Endpoint, ServiceClient};
+use clave_movil::config::{ApiKeyConfig, KeyRole};
+use clave_movil::{ClaveMovil, Config, hash_api_key};
+use registry::alta::AltaForm;
+use registry::{Clock, OsRandom, PasswordHash, Role, Secret, SeededRandom, SystemClock, Username};
+use store::{AuditContext, IdentityMethod, NewClerk, Store};
+
+const KEY: &str = "bench-service-key-0123456789abcdef";
+const OFFICE: &str = "bench-office-key-0123456789abcdef0";
+const LETTERS: &[u8] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+
+struct Args {
+    secs: u64,
+    clients: Vec<usize>,
+    tls: bool,
+    durable: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        secs: 10,
+        clients: vec![1, 16, 64],
+        tls: false,
+        durable: true,
+    };
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < all.len() {
+        match all[i].as_str() {
+            "--secs" => {
+                a.secs = all[i + 1].parse().unwrap();
+                i += 1;
+            }
+            "--clients" => {
+                a.clients = all[i + 1].split(',').map(|c| c.parse().unwrap()).collect();
+                i += 1;
+            }
+            "--tls" => a.tls = true,
+            "--no-durable" => a.durable = false,
+            _ => {} // cargo bench passes --bench
+        }
+        i += 1;
+    }
+    a
+}
+
+fn dni(n: u32) -> String {
+    format!("{n:08}{}", LETTERS[(n % 23) as usize] as char)
+}
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of this process, seconds (`/proc/self/stat`, 100 Hz ticks).
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = after.split_whitespace().collect();
+            let utime: f64 = f.get(11)?.parse().ok()?;
+            let stime: f64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+#[derive(Default)]
+struct Samples {
+    create: Vec<Duration>,
+    fetch: Vec<Duration>,
+    confirm: Vec<Duration>,
+    outcome: Vec<Duration>,
+    total: Vec<Duration>,
+    errors: u64,
+}
+
+fn pct(v: &mut [Duration], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i].as_secs_f64() * 1000.0
+}
+
+async fn client_loop(
+    service: ServiceClient,
+    device: DeviceClient,
+    document: String,
+    until: Instant,
+) -> Samples {
+    let mut s = Samples::default();
+    while Instant::now() < until {
+        let t0 = Instant::now();
+        let req = match service.create_no_qr(&document, "2031-06-30").await {
+            Ok(r) => r,
+            Err(_) => {
+                s.errors += 1;
+                continue;
+            }
+        };
+        let t1 = Instant::now();
+        let pending = device.pending(5).await;
+        let t2 = Instant::now();
+        let ok = matches!(&pending, Ok(p) if p.requests.iter().any(|r| r.id == req.id));
+        if !ok {
+            s.errors += 1;
+            continue;
+        }
+        if device.confirm(&req.id, Some(&req.code)).await.is_err() {
+            s.errors += 1;
+            continue;
+        }
+        let t3 = Instant::now();
+        match service.wait_outcome(&req.id, 5).await {
+            Ok(o) if o.is_final && o.signed.is_some() => {}
+            _ => {
+                s.errors += 1;
+                continue;
+            }
+        }
+        let t4 = Instant::now();
+        s.create.push(t1 - t0);
+        s.fetch.push(t2 - t1);
+        s.confirm.push(t3 - t2);
+        s.outcome.push(t4 - t3);
+        s.total.push(t4 - t0);
+    }
+    s
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let max_clients = args.clients.iter().copied().max().unwrap_or(1);
+    let dir = tempfile::Builder::new()
+        .prefix("clave-movil-bench")
+        .tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| "/var/tmp".into()))
+        .unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    let clock = Arc::new(SystemClock);
+    // Citizens (one per client).
+    let random = SeededRandom::new(1);
+    let ctx = AuditContext {
+        office_code: "O00012345".into(),
+        counter_number: 1,
+        actor: "bench".into(),
+        at: clock.now(),
+    };
+    let clerk = store
+        .create_clerk(
+            NewClerk {
+                username: Username::parse("bench").unwrap(),
+                display_name: "Bench".into(),
+                role: Role::Clerk,
+                password_hash: PasswordHash::hash(&Secret::new("una-clave-larga"), &random)
+                    .unwrap(),
+                is_demo: true,
+            },
+            &ctx,
+            &random,
+        )
+        .await
+        .unwrap();
+    let documents: Vec<String> = (0..max_clients as u32)
+        .map(|i| dni(10_000_000 + i))
+        .collect();
+    for (i, doc) in documents.iter().enumerate() {
+        let form = AltaForm {
+            document: doc.clone(),
+            expiry_date: "2031-06-30".into(),
+            given_name: "Carga".into(),
+            first_surname: "Prueba".into(),
+            phone: format!("6{:08}", 10_000_000 + i),
+            email: "carga@example.org".into(),
+            ..AltaForm::default()
+        };
+        let data = form.validate(clock.today()).unwrap();
+        store
+            .register_alta(
+                &data,
+                IdentityMethod::ManualDocument,
+                &clerk.id,
+                &ctx,
+                &random,
+            )
+            .await
+            .unwrap();
+    }
+
+    let mut config = Config::loopback(dir.path().to_path_buf());
+    config.tls = args.tls;
+    config.durable = args.durable;
+    config.api_keys = vec![
+        ApiKeyConfig {
+            id: "bench".into(),
+            body: "Servicio de prueba de carga".into(),
+            sha256: hash_api_key(KEY),
+            role: KeyRole::Service,
+        },
+        ApiKeyConfig {
+            id: "office".into(),
+            body: "Oficina".into(),
+            sha256: hash_api_key(OFFICE),
+            role: KeyRole::Office,
+        },
+    ];
+    // The same citizen is authenticated ~100 times a second here: lift the
+    // per-document lookup limit (it is still evaluated on every request).
+    config.limits.document_burst = u32::MAX / 2;
+    config.limits.document_per_hour = u32::MAX / 2;
+    config.policy.max_pending_per_service = 1000;
+    let running = ClaveMovil::start(config, store.clone(), clock.clone(), Arc::new(OsRandom))
+        .await
+        .unwrap();
+    let ep = match &running.tls_pin {
+        Some(pin) => Endpoint::pinned(&running.base_url, pin).unwrap(),
+        None => Endpoint::plain(&running.base_url).unwrap(),
+    };
+    let office = ServiceClient::new(ep.clone(), OFFICE);
+    let mut pairs = Vec::new();
+    for doc in &documents {
+        let qr = office.activation_qr(doc).await.unwrap();
+        let mut device = DeviceClient::new(
+            ep.clone(),
+            DeviceKey::generate(&OsRandom),
+            clock.clone(),
+            Arc::new(OsRandom),
+        );
+        device.activate_with_qr(&qr.payload).await.unwrap();
+        pairs.push((doc.clone(), device));
+    }
+    let rss_start = rss_kib("VmRSS:");
+    println!(
+        "\nCl@ve Móvil lifecycles — {} on 127.0.0.1, SQLite on disk ({}), {} cores, {} s per level\n",
+        if args.tls { "HTTPS (TLS 1.3)" } else { "HTTP" },
+        if args.durable {
+            "durable: synchronous=FULL, group commit"
+        } else {
+            "synchronous=NORMAL"
+        },
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        args.secs
+    );
+    println!(
+        "| clients | lifecycles/s | create p50/p99 ms | fetch p50/p99 ms | confirm p50/p99 ms | outcome p50/p99 ms | lifecycle p50/p99 ms | CPU µs/lifecycle | errors | RSS MiB |"
+    );
+    println!("|---:|---:|---|---|---|---|---|---:|---:|---:|");
+    let mut devices: Vec<Option<DeviceClient>> = pairs.iter_mut().map(|_| None).collect();
+    for (slot, (_, d)) in devices.iter_mut().zip(pairs.drain(..)) {
+        *slot = Some(d);
+    }
+    let devices: Vec<Arc<DeviceClient>> =
+        devices.into_iter().map(|d| Arc::new(d.unwrap())).collect();
+    for &n in &args.clients {
+        // Warm-up: one second.
+        let warm_until = Instant::now() + Duration::from_secs(1);
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let service = ServiceClient::new(ep.clone(), KEY);
+            let device = devices[i].clone();
+            let doc = documents[i].clone();
+            tasks.push(tokio::spawn(async move {
+                client_loop(service, clone_device(&device), doc, warm_until).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let started = Instant::now();
+        let cpu0 = cpu_secs();
+        let until = started + Duration::from_secs(args.secs);
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let service = ServiceClient::new(ep.clone(), KEY);
+            let device = devices[i].clone();
+            let doc = documents[i].clone();
+            tasks.push(tokio::spawn(async move {
+                client_loop(service, clone_device(&device), doc, until).await
+            }));
+        }
+        let mut all = Samples::default();
+        for t in tasks {
+            let s = t.await.unwrap();
+            all.create.extend(s.create);
+            all.fetch.extend(s.fetch);
+            all.confirm.extend(s.confirm);
+            all.outcome.extend(s.outcome);
+            all.total.extend(s.total);
+            all.errors += s.errors;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu = cpu_secs() - cpu0;
+        let done = all.total.len();
+        println!(
+            "| {n} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {} | {:.1} |",
+            done as f64 / elapsed,
+            pct(&mut all.create, 0.5),
+            pct(&mut all.create, 0.99),
+            pct(&mut all.fetch, 0.5),
+            pct(&mut all.fetch, 0.99),
+            pct(&mut all.confirm, 0.5),
+            pct(&mut all.confirm, 0.99),
+            pct(&mut all.outcome, 0.5),
+            pct(&mut all.outcome, 0.99),
+            pct(&mut all.total, 0.5),
+            pct(&mut all.total, 0.99),
+            cpu * 1e6 / done.max(1) as f64,
+            all.errors,
+            rss_kib("VmRSS:") as f64 / 1024.0,
+        );
+    }
+    let stats = running.engine().stats();
+    println!(
+        "\nmemory: RSS at start {:.1} MiB, peak (VmHWM) {:.1} MiB; engine: {} requests in memory, {} nonces",
+        rss_start as f64 / 1024.0,
+        rss_kib("VmHWM:") as f64 / 1024.0,
+        stats.requests_in_memory,
+        stats.nonces
+    );
+    running.shutdown().await;
+    store.close().await;
+}
+
+/// A second handle on the same device (same key, same id): the key file is the device.
+fn clone_device(d: &DeviceClient) -> DeviceClient {
+    DeviceClient::new(
+        d.endpoint().clone(),
+        DeviceKey::from_pkcs8_der(d.key().to_pkcs8_der()).unwrap(),
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+    )
+    .with_device_id(d.device_id().unwrap())
+}
