@@ -123,7 +123,10 @@ impl Limiter {
     /// Counts a failure; returns the waiting period it started, if any.
     pub fn failure(&mut self, key: LimitKey, now: DateTime<Utc>) -> Option<u64> {
         let policy = self.policy.clone();
-        let e = self.entry(key, now, 0);
+        // A key first seen through a failure starts with a full bucket
+        // (`attempt` caps it at its burst): one failure must not cost an
+        // honest citizen their burst of attempts.
+        let e = self.entry(key, now, u32::MAX);
         e.failures = e.failures.saturating_add(1);
         e.last_failure = now;
         let over = e.failures.checked_sub(policy.free_failures)?;
@@ -187,6 +190,18 @@ mod tests {
     use super::*;
     use registry::{Clock, ManualClock};
     use std::time::Duration;
+
+    #[test]
+    fn a_first_failure_does_not_empty_the_bucket() {
+        let clock = ManualClock::at_date(2026, 11, 23);
+        let mut l = Limiter::new(LimitPolicy::default());
+        let k = LimitKey::Ip("10.0.0.2".parse().unwrap());
+        assert_eq!(l.failure(k, clock.now()), None);
+        for i in 0..5 {
+            assert_eq!(l.attempt(k, clock.now(), 5, 60), Ok(()), "attempt {i}");
+        }
+        assert!(l.attempt(k, clock.now(), 5, 60).is_err());
+    }
 
     #[test]
     fn failures_escalate_and_are_forgotten() {
