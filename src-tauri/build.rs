@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "training_cards",
     "training_insert_card",
     "training_remove_card",
+    "clave_start",
+    "clave_cancel",
     // counter screen (commands/counter.rs)
     "counter_info",
     "counter_subscribe",
@@ -27,6 +29,7 @@ const COMMANDS: &[&str] = &[
     "counter_extend",
     "counter_submit_pin",
     "counter_cancel_pin",
+    "counter_clave_renew",
 ];
 
 fn main() {

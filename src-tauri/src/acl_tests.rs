@@ -21,6 +21,7 @@ fn app() -> tauri::App<MockRuntime> {
             Arc::new(registry::SystemClock),
             Arc::new(registry::SeededRandom::new(3)),
             std::time::Instant::now(),
+            None,
         )
         .await
         .unwrap()
@@ -78,6 +79,8 @@ const CLERK_ONLY: &[&str] = &[
     "training_cards",
     "training_insert_card",
     "training_remove_card",
+    "clave_start",
+    "clave_cancel",
 ];
 const COUNTER_ONLY: &[&str] = &[
     "counter_info",
@@ -86,6 +89,7 @@ const COUNTER_ONLY: &[&str] = &[
     "counter_extend",
     "counter_submit_pin",
     "counter_cancel_pin",
+    "counter_clave_renew",
 ];
 
 #[test]
@@ -114,6 +118,9 @@ fn the_clerk_window_is_refused_the_counter_only_commands() {
     // An allowed command still applies its own rules.
     let err = invoke(&clerk, "alta_cancel", serde_json::json!({})).unwrap_err();
     assert!(err.contains("AUTH-003"), "{err}");
+    // No endpoint in these tests: Cl@ve Móvil says it is off.
+    let err = invoke(&clerk, "clave_start", serde_json::json!({})).unwrap_err();
+    assert!(err.contains("CLAVE-001"), "{err}");
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub fn render() -> String {
         ReaderDto::decl(&cfg),
         ReadersDto::decl(&cfg),
         TrainingCardDto::decl(&cfg),
+        ClaveOutcomeDto::decl(&cfg),
+        ClaveStatusDto::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/ipc.rs by src-tauri/src/bindings.rs. Do not edit:\n\

@@ -24,6 +24,35 @@ pub struct Config {
     pub idle: IdleConfig,
     pub log: LogConfig,
     pub readers: ReadersConfig,
+    pub clave_movil: ClaveMovilConfig,
+}
+
+/// The embedded Cl@ve Móvil endpoint (`[clave_movil]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaveMovilConfig {
+    pub enabled: bool,
+    /// Default: `127.0.0.1:0` in training mode, `0.0.0.0:8443` otherwise.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Default: plain HTTP on loopback, TLS otherwise (plain HTTP off
+    /// loopback is refused).
+    pub tls: Option<bool>,
+    /// What QR codes point phones at. Default: from `listen`.
+    pub public_url: Option<String>,
+    /// The requesting body shown for the clerk's own requests.
+    pub body: String,
+}
+
+impl Default for ClaveMovilConfig {
+    fn default() -> Self {
+        ClaveMovilConfig {
+            enabled: true,
+            listen: None,
+            tls: None,
+            public_url: None,
+            body: "Oficina de Registro — comprobación en ventanilla".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -184,7 +213,46 @@ impl Config {
         if self.office.name.trim().is_empty() {
             return Err(invalid("[office] name: must not be empty"));
         }
+        let body = self.clave_movil.body.trim();
+        if body.is_empty() || body.chars().count() > 200 {
+            return Err(invalid("[clave_movil] body: between 1 and 200 characters"));
+        }
+        if !self.clave_tls() && !self.clave_listen().ip().is_loopback() {
+            return Err(invalid(
+                "[clave_movil] tls: plain HTTP is only allowed on a loopback address",
+            ));
+        }
         Ok(())
+    }
+
+    /// Where the Cl@ve Móvil endpoint listens.
+    pub fn clave_listen(&self) -> std::net::SocketAddr {
+        self.clave_movil.listen.unwrap_or_else(|| {
+            if self.training {
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+            } else {
+                std::net::SocketAddr::from(([0, 0, 0, 0], 8443))
+            }
+        })
+    }
+
+    /// Whether the Cl@ve Móvil endpoint speaks TLS.
+    pub fn clave_tls(&self) -> bool {
+        self.clave_movil
+            .tls
+            .unwrap_or_else(|| !self.clave_listen().ip().is_loopback())
+    }
+
+    /// The endpoint's own configuration: this office and counter, keys and
+    /// certificate in the data directory.
+    pub fn clave_movil_config(&self, data_dir: &Path) -> clave_movil::Config {
+        let mut config = clave_movil::Config::loopback(data_dir.to_path_buf());
+        config.listen = self.clave_listen();
+        config.tls = self.clave_tls();
+        config.public_url = self.clave_movil.public_url.clone();
+        config.office_code = self.office.code.clone();
+        config.counter_number = self.office.counter;
+        config
     }
 
     /// Reads the configuration from the first place that has one.
@@ -320,6 +388,31 @@ keep_files = 30
             .unwrap_err()
             .to_string();
         assert!(err.contains("[languages] default"), "{err}");
+    }
+
+    #[test]
+    fn the_clave_movil_section_has_safe_defaults() {
+        let training = Config::training_defaults();
+        assert!(training.clave_movil.enabled);
+        assert_eq!(training.clave_listen().to_string(), "127.0.0.1:0");
+        assert!(!training.clave_tls());
+        let office = parse("").unwrap();
+        assert_eq!(office.clave_listen().to_string(), "0.0.0.0:8443");
+        assert!(office.clave_tls());
+        assert!(office.clave_movil.body.contains("Oficina de Registro"));
+        let c = parse(
+            "[office]\ncounter = 3\n[clave_movil]\nenabled = false\nlisten = \"127.0.0.1:9443\"\nbody = \"Ayuntamiento\"\n",
+        )
+        .unwrap();
+        assert!(!c.clave_movil.enabled);
+        assert!(!c.clave_tls());
+        let cm = c.clave_movil_config(Path::new("/tmp/x"));
+        assert_eq!(cm.counter_number, 3);
+        assert_eq!(cm.listen.port(), 9443);
+        let err = parse("[clave_movil]\nlisten = \"0.0.0.0:8443\"\ntls = false\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[clave_movil] tls"), "{err}");
     }
 
     #[test]

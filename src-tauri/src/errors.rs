@@ -41,6 +41,12 @@ pub enum DeskError {
     NoPinRequested,
     #[error("training mode: {0}")]
     Training(&'static str),
+    #[error("Cl@ve Móvil is not enabled on this desk")]
+    ClaveDisabled,
+    #[error("no Cl@ve Móvil request is in progress")]
+    NoClaveRequest,
+    #[error("the Cl@ve Móvil endpoint refused: {0}")]
+    Clave(&'static str),
 }
 
 impl From<StoreError> for DeskError {
@@ -49,6 +55,12 @@ impl From<StoreError> for DeskError {
             StoreError::AlreadyRegistered(level) => DeskError::AlreadyRegistered(level),
             other => DeskError::Store(other),
         }
+    }
+}
+
+impl From<clave_movil::ClaveError> for DeskError {
+    fn from(e: clave_movil::ClaveError) -> Self {
+        DeskError::Clave(e.code())
     }
 }
 
@@ -78,6 +90,9 @@ impl DeskError {
             DeskError::CardMismatch => "CARD-MISMATCH",
             DeskError::NoPinRequested => "PIN-NONE",
             DeskError::Training(code) => code,
+            DeskError::ClaveDisabled => "CLAVE-001",
+            DeskError::NoClaveRequest => "CLAVE-002",
+            DeskError::Clave(_) => "CLAVE-003",
         }
     }
 
@@ -92,6 +107,9 @@ impl DeskError {
             }
             DeskError::AlreadyRegistered(level) => {
                 params.insert("level".to_owned(), level.as_str().to_owned());
+            }
+            DeskError::Clave(code) => {
+                params.insert("code".to_owned(), (*code).to_owned());
             }
             DeskError::Invalid(errors) => {
                 fields = errors

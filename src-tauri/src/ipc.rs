@@ -216,6 +216,46 @@ pub enum CounterView {
     PinVerified,
     /// The PIN is blocked: only a police station's PAD kiosk can unblock it.
     PinBlocked,
+    /// A Cl@ve Móvil request for the citizen at this counter: scan the QR
+    /// (redrawn every second) with the Cl@ve app and check body and code.
+    /// `qr_svg` is `None` once the app has scanned it (confirm in the app).
+    #[serde(rename_all = "camelCase")]
+    ClaveQr {
+        /// The requesting body, as the app shows it too.
+        body: String,
+        /// The 3-digit verification code.
+        code: String,
+        counter: u16,
+        qr_svg: Option<String>,
+        expires_in_secs: u32,
+    },
+    /// The Cl@ve Móvil request ended; back to idle after the done screen.
+    #[serde(rename_all = "camelCase")]
+    ClaveDone { outcome: ClaveOutcomeDto },
+}
+
+/// How a Cl@ve Móvil request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaveOutcomeDto {
+    Confirmed,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+/// A Cl@ve Móvil request as the clerk console follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaveStatusDto {
+    /// Waiting for the citizen to scan the QR.
+    Pending,
+    /// The app scanned it; waiting for the citizen to confirm in the app.
+    Scanned,
+    Confirmed,
+    Rejected,
+    Expired,
+    Cancelled,
 }
 
 /// Who the DNIe says the citizen is, as the counter screen shows it.
@@ -358,6 +398,14 @@ pub enum ClerkEvent {
     PinFailed {
         code: String,
         tries_left: Option<u8>,
+    },
+    /// The Cl@ve Móvil request the clerk started: its state, its 3-digit code
+    /// and the seconds left (0 once it ended).
+    #[serde(rename_all = "camelCase")]
+    Clave {
+        status: ClaveStatusDto,
+        code: String,
+        expires_in_secs: u32,
     },
 }
 

@@ -23,7 +23,7 @@ use tracing::{error, info};
 
 use commands::AppState;
 use config::{Config, ConfigSource};
-use desk::{Desk, DeskSettings};
+use desk::{ClaveLink, Desk, DeskSettings};
 use ipc::{AppInfo, CounterInfo, DemoClerk};
 use registry::{Clock, LockoutPolicy, OsRandom, Random, SystemClock};
 use store::Store;
@@ -55,6 +55,8 @@ pub enum StartError {
     Training(String),
     #[error("cannot watch the card readers: {0}")]
     Readers(std::io::Error),
+    #[error("cannot start the Cl@ve Móvil endpoint ({code}): {0}", code = .0.code())]
+    ClaveMovil(#[from] clave_movil::StartError),
 }
 
 /// Registers the commands of both windows. Generic over the runtime so the
@@ -77,6 +79,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::clerk::training_cards,
         commands::clerk::training_insert_card,
         commands::clerk::training_remove_card,
+        commands::clerk::clave_start,
+        commands::clerk::clave_cancel,
         commands::counter::counter_info,
         commands::counter::counter_subscribe,
         commands::counter::counter_confirm,
@@ -84,6 +88,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::counter::counter_extend,
         commands::counter::counter_submit_pin,
         commands::counter::counter_cancel_pin,
+        commands::counter::counter_clave_renew,
     ])
 }
 
@@ -99,6 +104,7 @@ pub async fn app_state(
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     started: std::time::Instant,
+    clave: Option<ClaveLink>,
 ) -> Result<AppState, StartError> {
     if config.training {
         admin::seed_demo_clerk(&store, config, clock.as_ref(), random.as_ref()).await?;
@@ -132,17 +138,24 @@ pub async fn app_state(
         languages: config.languages.enabled.clone(),
         default_language: config.languages.default,
     };
-    let desk =
+    let mut desk =
         Desk::new(store, clock, random, settings).with_card_ops(Arc::new(reader::PcscCardOps {
             config: dnie_config(config),
         }));
+    if let Some(link) = clave {
+        desk = desk.with_clave(link);
+    }
+    let desk = Arc::new(desk);
+    // The outcome of a Cl@ve Móvil request reaches the windows as soon as the
+    // engine commits it.
+    Desk::forward_clave_events(&desk);
     let training = if config.training {
         Some(training::Training::new().map_err(|e| StartError::Training(e.to_string()))?)
     } else {
         None
     };
     Ok(AppState {
-        desk: Arc::new(desk),
+        desk,
         app_info,
         counter_info,
         startup: commands::StartupProbe::new(started),
@@ -242,9 +255,28 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let state = tauri::async_runtime::block_on(async {
+    let (state, clave_running) = tauri::async_runtime::block_on(async {
         let store = Store::open_in_dir(&data_dir).await?;
-        app_state(&config, store, clock, random, started).await
+        // The Cl@ve Móvil endpoint, on the same store.
+        let running = if config.clave_movil.enabled {
+            let running = clave_movil::ClaveMovil::start(
+                config.clave_movil_config(&data_dir),
+                store.clone(),
+                clock.clone(),
+                random.clone(),
+            )
+            .await?;
+            info!(addr = %running.addr, tls = running.tls_pin.is_some(), "Cl@ve Móvil endpoint listening");
+            Some(running)
+        } else {
+            None
+        };
+        let link = running.as_ref().map(|r| ClaveLink {
+            engine: r.engine().clone(),
+            body: config.clave_movil.body.clone(),
+        });
+        let state = app_state(&config, store, clock, random, started, link).await?;
+        Ok::<_, StartError>((state, running))
     })?;
     let desk = state.desk.clone();
     let training = config.training;
@@ -289,6 +321,9 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
             }
         });
     watcher.stop();
+    if let Some(running) = clave_running {
+        tauri::async_runtime::block_on(running.shutdown());
+    }
     Ok(())
 }
 

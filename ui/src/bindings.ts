@@ -90,11 +90,19 @@ export type CounterView = { "screen": "welcome" } | { "screen": "confirmAlta", c
 /**
  * Seconds until the request times out and the screen clears.
  */
-expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" } | { "screen": "identified", citizen: MaskedIdentityDto, } | { "screen": "enterPin", citizen: MaskedIdentityDto | null, triesLeft: number | null, errorCode: string | null, } | { "screen": "pinChecking" } | { "screen": "pinVerified" } | { "screen": "pinBlocked" };
+expiresInSecs: number, } | { "screen": "altaDone", level: LevelDto, returnInSecs: number, } | { "screen": "backToClerk" } | { "screen": "identified", citizen: MaskedIdentityDto, } | { "screen": "enterPin", citizen: MaskedIdentityDto | null, triesLeft: number | null, errorCode: string | null, } | { "screen": "pinChecking" } | { "screen": "pinVerified" } | { "screen": "pinBlocked" } | { "screen": "claveQr", 
+/**
+ * The requesting body, as the app shows it too.
+ */
+body: string, 
+/**
+ * The 3-digit verification code.
+ */
+code: string, counter: number, qrSvg: string | null, expiresInSecs: number, } | { "screen": "claveDone", outcome: ClaveOutcomeDto, };
 
 export type CounterInfo = { officeName: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, };
 
-export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "cardIdentified", identity: CardIdentityDto, } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, };
+export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "cardIdentified", identity: CardIdentityDto, } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, } | { "kind": "clave", status: ClaveStatusDto, code: string, expiresInSecs: number, };
 
 export type AuditReportDto = { entries: number, intact: boolean, problems: Array<AuditProblemDto>, };
 
@@ -151,3 +159,7 @@ export type TrainingCardDto = { id: string,
  * What kind of card it is, for the trainee (no real person's data).
  */
 label: string, };
+
+export type ClaveOutcomeDto = "confirmed" | "rejected" | "expired" | "cancelled";
+
+export type ClaveStatusDto = "pending" | "scanned" | "confirmed" | "rejected" | "expired" | "cancelled";

@@ -94,6 +94,18 @@ pub async fn alta_request_pin(state: State<'_, AppState>) -> Result<(), DeskErro
     state.desk.request_pin().await
 }
 
+/// Starts a Cl@ve Móvil request for the citizen at the counter (QR on the
+/// counter screen).
+#[tauri::command]
+pub async fn clave_start(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.clave_start().await
+}
+
+#[tauri::command]
+pub async fn clave_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.clave_cancel().await
+}
+
 #[tauri::command]
 pub async fn pin_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.cancel_pin().await

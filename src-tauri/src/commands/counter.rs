@@ -53,6 +53,12 @@ pub async fn counter_submit_pin(state: State<'_, AppState>, pin: String) -> Resu
     state.desk.counter_submit_pin(Secret::new(pin)).await
 }
 
+/// The citizen asks for a new Cl@ve Móvil request (new code, full time).
+#[tauri::command]
+pub async fn counter_clave_renew(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_clave_renew().await
+}
+
 #[tauri::command]
 pub async fn counter_cancel_pin(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.counter_cancel_pin().await

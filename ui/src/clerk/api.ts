@@ -57,3 +57,8 @@ export const trainingCards = (): Promise<TrainingCardDto[]> => call<TrainingCard
 export const trainingInsertCard = (id: string): Promise<void> => call<void>("training_insert_card", { id });
 
 export const trainingRemoveCard = (): Promise<void> => call<void>("training_remove_card");
+
+/** Shows a Cl@ve Móvil QR on the counter screen; the state arrives as `clave` events. */
+export const claveStart = (): Promise<void> => call<void>("clave_start");
+
+export const claveCancel = (): Promise<void> => call<void>("clave_cancel");

@@ -31,6 +31,9 @@
  *                       waiting|verified|failed (+ [data-code]) #pin-cancel-clerk
  *                       #pin-badge ("identity proven with DNIe and PIN", next to the document)
  *                       card-given inputs carry [readonly][data-from-card="true"]
+ *   Cl@ve Móvil (home)  #clave-start #clave-status[data-state] idle|pending|scanned|confirmed|
+ *                       rejected|expired|cancelled (+ [data-code] after a failed command)
+ *                       #clave-code #clave-countdown #clave-cancel (while pending/scanned)
  *   training mode       #training-panel #training-insert-<id> #training-remove #training-error
  */
 import "../shared/base.css";
@@ -38,6 +41,7 @@ import "./clerk.css";
 import type {
   AppInfo,
   AuditReportDto,
+  ClaveStatusDto,
   ClerkEvent,
   ClerkSessionDto,
   CommandError,
@@ -170,6 +174,14 @@ const state = {
    * filled into the next alta by itself.
    */
   doneCard: null as string | null,
+  /** The Cl@ve Móvil request started from this console (live from the `clave` events). */
+  clave: {
+    status: "idle" as ClaveStatusDto | "idle",
+    code: "",
+    deadline: null as Deadline | null,
+    busy: false,
+    error: null as CommandError | null,
+  },
 };
 
 const root = document.getElementById("app") ?? document.body;
@@ -659,7 +671,131 @@ function homeView(msg: Messages): HTMLElement {
       ),
       h("p", { id: "new-alta-hint", class: "muted" }, home.newAltaHint),
     ),
+    clavePanel(msg),
   );
+}
+
+function claveOpen(): boolean {
+  return state.clave.status === "pending" || state.clave.status === "scanned";
+}
+
+/** The Cl@ve Móvil check: start, state (text and icon, not colour alone), code, cancel. */
+function clavePanel(msg: Messages): HTMLElement {
+  const c = msg.clerk.clave;
+  const cl = state.clave;
+  const open = claveOpen();
+  const icons: Record<ClaveStatusDto | "idle", IconName> = {
+    idle: "info",
+    pending: "clock",
+    scanned: "clock",
+    confirmed: "check",
+    rejected: "cross",
+    expired: "warning",
+    cancelled: "info",
+  };
+  return h(
+    "section",
+    { id: "clave-panel", class: "operations clave-panel", "aria-labelledby": "clave-title" },
+    h("h2", { id: "clave-title" }, c.title),
+    open
+      ? null
+      : h(
+          "button",
+          {
+            id: "clave-start",
+            type: "button",
+            class: "primary big",
+            "aria-describedby": "clave-hint",
+            disabled: cl.busy,
+            onclick: () => void startClave(),
+          },
+          c.start,
+        ),
+    h("p", { id: "clave-hint", class: "muted" }, c.hint),
+    h(
+      "p",
+      {
+        id: "clave-status",
+        class: cl.error !== null ? "message alert" : "message",
+        role: "status",
+        "data-state": cl.status,
+        "data-code": cl.error?.code,
+      },
+      icon(cl.error !== null ? "warning" : icons[cl.status]),
+      h("span", {}, cl.error !== null ? commandErrorText(msg, cl.error) : c.status[cl.status]),
+    ),
+    open
+      ? h(
+          "p",
+          { class: "big-line" },
+          h("span", { id: "clave-code" }, fmt(c.code, { code: cl.code })),
+          " · ",
+          ...withSlot(
+            c.timeLeft,
+            "time",
+            h("span", { id: "clave-countdown" }, formatCountdown(cl.deadline?.secondsLeft() ?? 0)),
+          ),
+        )
+      : null,
+    open
+      ? h(
+          "button",
+          { id: "clave-cancel", type: "button", disabled: cl.busy, onclick: () => void cancelClave() },
+          icon("cross"),
+          h("span", {}, c.cancel),
+        )
+      : null,
+  );
+}
+
+function refreshClave(): void {
+  swap("clave-panel", clavePanel(m()));
+}
+
+async function startClave(): Promise<void> {
+  if (state.clave.busy) return;
+  state.clave.busy = true;
+  state.clave.error = null;
+  refreshClave();
+  try {
+    await api.claveStart();
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    state.clave.error = error;
+  } finally {
+    state.clave.busy = false;
+  }
+  refreshClave();
+  focusById(claveOpen() ? "clave-cancel" : "clave-start");
+}
+
+async function cancelClave(): Promise<void> {
+  if (state.clave.busy) return;
+  state.clave.busy = true;
+  state.clave.error = null;
+  refreshClave();
+  try {
+    await api.claveCancel();
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    state.clave.error = error;
+  } finally {
+    state.clave.busy = false;
+  }
+  refreshClave();
+  focusById("clave-start");
+}
+
+function onClaveEvent(event: Extract<ClerkEvent, { kind: "clave" }>): void {
+  const wasOpen = claveOpen();
+  state.clave.status = event.status;
+  state.clave.code = event.code;
+  state.clave.deadline = new Deadline(event.expiresInSecs);
+  state.clave.error = null;
+  refreshClave();
+  if (wasOpen !== claveOpen()) focusById(claveOpen() ? "clave-cancel" : "clave-start");
 }
 
 function statusOf(alta: AltaState, msg: Messages): { state: string; icon: IconName; text: string } {
@@ -912,6 +1048,11 @@ function completedPanel(alta: AltaState, msg: Messages): HTMLElement {
 
 /** Updates the texts that change every second, without re-rendering. */
 function tick(): void {
+  if (claveOpen() && state.clave.deadline !== null) {
+    const el = document.getElementById("clave-countdown");
+    const left = formatCountdown(state.clave.deadline.secondsLeft());
+    if (el !== null && el.textContent !== left) el.textContent = left;
+  }
   const alta = state.alta;
   if (alta !== null && alta.phase === "awaiting" && alta.deadline !== null) {
     const left = formatCountdown(alta.deadline.secondsLeft());
@@ -1421,6 +1562,9 @@ function onEvent(event: ClerkEvent): void {
       return;
     case "cardIdentified":
       if (state.session !== null || state.locked) onCardIdentified(event.identity);
+      return;
+    case "clave":
+      if (state.session !== null || state.locked) onClaveEvent(event);
       return;
   }
   if (state.session === null && !state.locked) return;

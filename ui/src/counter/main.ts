@@ -4,7 +4,8 @@
  *
  * Stable element ids for the end-to-end (WebDriver) tests:
  *   body[data-screen]   starting | error | welcome | confirmAlta | altaDone | backToClerk |
- *                       identified | enterPin | pinChecking | pinVerified | pinBlocked
+ *                       identified | enterPin | pinChecking | pinVerified | pinBlocked |
+ *                       claveQr | claveDone
  *   body[data-lang]     the language shown (es|ca|gl|eu|en)
  *   #screen-title       the heading of every screen
  *   #training-badge     training mode only
@@ -20,6 +21,11 @@
  *                       which tells who it is only after its PIN: #pin-holder instead)
  *   pinChecking         #pin-checking (role=status)
  *   pinBlocked          #pin-blocked-pad (the PAD kiosk explanation)
+ *   claveQr             #clave-body (requesting body) #clave-qr (img, SVG data URL; absent once
+ *                       the app scanned it: #clave-scanned instead) #clave-code ("Código 123 ·
+ *                       Ventanilla 3") #countdown (m:ss) #timer[data-warn] #clave-renew
+ *                       #clave-error
+ *   claveDone           #clave-outcome[data-outcome] confirmed|rejected|expired|cancelled
  *
  * The PIN typed here is read from the input only when the citizen submits it, sent, and
  * the input cleared at once: it is never kept in state, never logged, never re-rendered.
@@ -199,7 +205,130 @@ function screenBody(msg: Messages): HTMLElement[] {
         h("p", { class: "message alert pad", id: "pin-blocked-pad" }, icon("info"), h("span", {}, c.pinBlocked.pad)),
         h("p", { class: "message" }, c.pinBlocked.next),
       ];
+    case "claveQr":
+      return claveQr(msg, view);
+    case "claveDone":
+      return claveDone(msg, view);
   }
+}
+
+/** The QR as an image (the CSP allows `img-src data:`); the SVG is ASCII. */
+function qrSource(svg: string): string {
+  return `data:image/svg+xml;base64,${btoa(svg)}`;
+}
+
+function claveQr(msg: Messages, view: Extract<CounterView, { screen: "claveQr" }>): HTMLElement[] {
+  const c = msg.counter.clave;
+  const left = state.deadline?.secondsLeft() ?? view.expiresInSecs;
+  return [
+    title(c.title, "lock"),
+    h("p", { class: "big-line", id: "clave-body" }, fmt(c.body, { body: view.body })),
+    h(
+      "div",
+      { class: "clave-layout" },
+      view.qrSvg !== null
+        ? h(
+            "div",
+            { class: "clave-qr-box" },
+            h("img", { id: "clave-qr", class: "clave-qr", alt: c.qrAlt, src: qrSource(view.qrSvg) }),
+            h("p", { class: "message" }, c.scan),
+          )
+        : h(
+            "p",
+            { id: "clave-scanned", class: "message calm", role: "status" },
+            icon("check"),
+            h("span", {}, c.scanned),
+          ),
+      h(
+        "div",
+        { class: "clave-side" },
+        h(
+          "p",
+          { id: "clave-code", class: "clave-code", "data-code": view.code },
+          fmt(c.code, { code: view.code, counter: String(view.counter) }),
+        ),
+        h("p", { class: "message" }, c.compare),
+        claveTimer(msg, left),
+        // WCAG 2.2.1: one tap for a new request with the full time again.
+        h(
+          "button",
+          {
+            id: "clave-renew",
+            type: "button",
+            class: "extend",
+            disabled: state.sending,
+            onclick: () => void renewClave(),
+          },
+          icon("clock"),
+          h("span", {}, c.renew),
+        ),
+        state.error !== null
+          ? h(
+              "p",
+              { id: "clave-error", class: "message alert", role: "alert", "data-code": state.error.code },
+              icon("warning"),
+              fmt(c.failed, { error: commandErrorText(msg, state.error) }),
+            )
+          : null,
+      ),
+    ),
+  ];
+}
+
+function claveTimer(msg: Messages, left: number): HTMLElement {
+  const c = msg.counter.clave;
+  const warn = left <= WARN_SECS;
+  return h(
+    "div",
+    { class: warn ? "timer warn" : "timer", id: "timer", "data-warn": warn ? "true" : "false" },
+    icon(warn ? "warning" : "clock"),
+    h("span", { class: "timer-label", id: "countdown-label" }, c.timeLeft),
+    h(
+      "span",
+      { id: "countdown", role: "timer", "aria-labelledby": "countdown-label", "aria-live": "off" },
+      formatCountdown(left),
+    ),
+    h(
+      "span",
+      { id: "countdown-warning", class: "timer-warning", role: "status" },
+      claveWarning(msg, left),
+    ),
+  );
+}
+
+function claveWarning(msg: Messages, left: number): string {
+  const c = msg.counter.clave;
+  return left === 0 ? c.expired : left <= WARN_SECS ? fmt(c.warning, { secs: String(WARN_SECS) }) : "";
+}
+
+function claveDone(msg: Messages, view: Extract<CounterView, { screen: "claveDone" }>): HTMLElement[] {
+  const c = msg.counter.clave;
+  const text = {
+    confirmed: c.confirmed,
+    rejected: c.rejected,
+    expired: c.doneExpired,
+    cancelled: c.cancelled,
+  }[view.outcome];
+  return [
+    h(
+      "h1",
+      { id: "screen-title", tabindex: "-1" },
+      icon(view.outcome === "confirmed" ? "check" : "info"),
+      h("span", { id: "clave-outcome", "data-outcome": view.outcome }, text),
+    ),
+    h("p", { class: "message" }, c.next),
+  ];
+}
+
+/** Updates the rotating QR and the code in place (focus stays on the renew button). */
+function updateClaveQr(view: Extract<CounterView, { screen: "claveQr" }>): boolean {
+  const img = document.getElementById("clave-qr");
+  const code = document.getElementById("clave-code");
+  if (view.qrSvg === null || !(img instanceof HTMLImageElement) || code?.dataset["code"] !== view.code) {
+    return false;
+  }
+  img.src = qrSource(view.qrSvg);
+  return true;
 }
 
 function languagePicker(msg: Messages, info: CounterInfo): HTMLElement[] {
@@ -540,6 +669,20 @@ function tick(): void {
         if (b instanceof HTMLButtonElement) b.disabled = true;
       }
     }
+  } else if (view.screen === "claveQr") {
+    const el = document.getElementById("countdown");
+    const text = formatCountdown(left);
+    if (el !== null && el.textContent !== text) el.textContent = text;
+    const warn = left <= WARN_SECS;
+    const box = document.getElementById("timer");
+    if (box !== null && (box.dataset["warn"] === "true") !== warn) {
+      box.dataset["warn"] = warn ? "true" : "false";
+      box.className = warn ? "timer warn" : "timer";
+      box.firstElementChild?.replaceWith(icon(warn ? "warning" : "clock"));
+    }
+    const note = claveWarning(m(), left);
+    const w = document.getElementById("countdown-warning");
+    if (w !== null && w.textContent !== note) w.textContent = note;
   } else if (view.screen === "altaDone") {
     const el = document.getElementById("return-countdown");
     if (el !== null && el.textContent !== String(left)) el.textContent = String(left);
@@ -594,6 +737,21 @@ async function submitPin(): Promise<void> {
   }
 }
 
+/** One tap: the old request is cancelled and a new one (new code, full time) shown. */
+async function renewClave(): Promise<void> {
+  if (state.sending) return;
+  state.sending = true;
+  state.error = null;
+  try {
+    await call<void>("counter_clave_renew");
+    // The new request arrives through the channel.
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === "claveQr") render("clave-renew");
+  }
+}
+
 async function cancelPin(): Promise<void> {
   if (state.sending) return;
   const input = document.getElementById("pin-input");
@@ -613,12 +771,29 @@ async function cancelPin(): Promise<void> {
 
 function onView(view: CounterView): void {
   const previous = state.view?.screen;
+  if (view.screen === "claveQr" && previous === "claveQr") {
+    // A new frame every second: redraw in place, keep the deadline and the focus.
+    const sameRequest = state.view?.screen === "claveQr" && state.view.code === view.code;
+    state.view = view;
+    if (sameRequest && !state.sending) {
+      state.deadline = new Deadline(view.expiresInSecs);
+      if (updateClaveQr(view)) {
+        tick();
+        return;
+      }
+    }
+    state.sending = false;
+    state.deadline = new Deadline(view.expiresInSecs);
+    const focused = document.activeElement?.id;
+    render(focused !== undefined && focused !== "" ? focused : null);
+    return;
+  }
   state.view = view;
   state.sending = false;
   state.error = null;
   state.pinProblem = null;
   state.deadline =
-    view.screen === "confirmAlta"
+    view.screen === "confirmAlta" || view.screen === "claveQr"
       ? new Deadline(view.expiresInSecs)
       : view.screen === "altaDone"
         ? new Deadline(view.returnInSecs)
