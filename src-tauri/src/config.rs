@@ -31,7 +31,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClaveMovilConfig {
-    pub enabled: bool,
+    /// Default: on in training mode, and for an office once it sets
+    /// `public_url` (phones need an address they can reach).
+    pub enabled: Option<bool>,
     /// Default: `127.0.0.1:0` in training mode, `0.0.0.0:8443` otherwise.
     pub listen: Option<std::net::SocketAddr>,
     /// Default: plain HTTP on loopback, TLS otherwise (plain HTTP off
@@ -46,7 +48,7 @@ pub struct ClaveMovilConfig {
 impl Default for ClaveMovilConfig {
     fn default() -> Self {
         ClaveMovilConfig {
-            enabled: true,
+            enabled: None,
             listen: None,
             tls: None,
             public_url: None,
@@ -217,12 +219,27 @@ impl Config {
         if body.is_empty() || body.chars().count() > 200 {
             return Err(invalid("[clave_movil] body: between 1 and 200 characters"));
         }
+        if self.clave_enabled()
+            && self.clave_listen().ip().is_unspecified()
+            && self.clave_movil.public_url.is_none()
+        {
+            return Err(invalid(
+                "[clave_movil] public_url: required when listening on all interfaces — the address phones reach, e.g. https://192.168.1.20:8443",
+            ));
+        }
         if !self.clave_tls() && !self.clave_listen().ip().is_loopback() {
             return Err(invalid(
                 "[clave_movil] tls: plain HTTP is only allowed on a loopback address",
             ));
         }
         Ok(())
+    }
+
+    /// Whether this desk runs the Cl@ve Móvil endpoint.
+    pub fn clave_enabled(&self) -> bool {
+        self.clave_movil
+            .enabled
+            .unwrap_or(self.training || self.clave_movil.public_url.is_some())
     }
 
     /// Where the Cl@ve Móvil endpoint listens.
@@ -393,10 +410,12 @@ keep_files = 30
     #[test]
     fn the_clave_movil_section_has_safe_defaults() {
         let training = Config::training_defaults();
-        assert!(training.clave_movil.enabled);
+        assert!(training.clave_enabled());
         assert_eq!(training.clave_listen().to_string(), "127.0.0.1:0");
         assert!(!training.clave_tls());
         let office = parse("").unwrap();
+        // An office turns it on by saying where phones reach it.
+        assert!(!office.clave_enabled());
         assert_eq!(office.clave_listen().to_string(), "0.0.0.0:8443");
         assert!(office.clave_tls());
         assert!(office.clave_movil.body.contains("Oficina de Registro"));
@@ -404,7 +423,13 @@ keep_files = 30
             "[office]\ncounter = 3\n[clave_movil]\nenabled = false\nlisten = \"127.0.0.1:9443\"\nbody = \"Ayuntamiento\"\n",
         )
         .unwrap();
-        assert!(!c.clave_movil.enabled);
+        assert!(!c.clave_enabled());
+        let on = parse("[clave_movil]\npublic_url = \"https://192.168.1.20:8443\"\n").unwrap();
+        assert!(on.clave_enabled() && on.clave_tls());
+        let err = parse("[clave_movil]\nenabled = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[clave_movil] public_url"), "{err}");
         assert!(!c.clave_tls());
         let cm = c.clave_movil_config(Path::new("/tmp/x"));
         assert_eq!(cm.counter_number, 3);

@@ -258,7 +258,7 @@ pub fn run(explicit_config: Option<&Path>) -> Result<(), StartError> {
     let (state, clave_running) = tauri::async_runtime::block_on(async {
         let store = Store::open_in_dir(&data_dir).await?;
         // The Cl@ve Móvil endpoint, on the same store.
-        let running = if config.clave_movil.enabled {
+        let running = if config.clave_enabled() {
             let running = clave_movil::ClaveMovil::start(
                 config.clave_movil_config(&data_dir),
                 store.clone(),

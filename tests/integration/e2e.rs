@@ -11,7 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use ventanilla_tests::{BoxError, TauriDriver, Xvfb, app_binary, read_all_files, save_screenshot};
 
-const WAIT: Duration = Duration::from_secs(20);
+// Generous: CI machines are busy, and a wait only costs time when it fails.
+const WAIT: Duration = Duration::from_secs(40);
 
 /// One app under WebDriver at a time: two would fight for the 2 cores and
 /// the waits would turn flaky.
@@ -161,8 +162,11 @@ async fn session(driver: &TauriDriver, app: &Path) -> Result<Client, BoxError> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock)] // held on purpose for the whole test
 async fn alta_end_to_end_through_both_windows() -> Result<(), BoxError> {
     let _one = ONE_APP.lock().await;
+    // Not while the stack tests restart pcscd and load both cores.
+    let _readers = ventanilla_tests::pcsc::lock_readers();
     let app = app_binary()?;
     let tmp = tempfile::tempdir()?;
     let config = write_config(tmp.path())?;
