@@ -137,16 +137,105 @@ async fn fill_alta(c: &Client, document: &str, phone: &str, email: &str) -> Resu
     Ok(())
 }
 
+/// The port the app's Cl@ve Móvil endpoint listens on (plain HTTP on loopback).
+fn clave_port(dir: &Path) -> Result<u16, BoxError> {
+    let text = std::fs::read_to_string(dir.join("ventanilla.toml"))?;
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("listen = \"127.0.0.1:"))
+        .and_then(|rest| rest.trim_end_matches('"').parse().ok())
+        .ok_or("no Cl@ve Móvil port in the config")?;
+    Ok(port)
+}
+
 fn write_config(dir: &Path) -> Result<PathBuf, BoxError> {
     let path = dir.join("ventanilla.toml");
     let data = dir.join("data");
+    let port = ventanilla_tests::free_port()?;
     std::fs::write(
         &path,
         format!(
-            "training = true\ndata_dir = {data:?}\n\n[office]\ncode = \"O00012345\"\nname = \"Oficina de Registro de Pruebas\"\ncounter = 3\n\n[log]\nlevel = \"debug\"\n"
+            "training = true\ndata_dir = {data:?}\n\n[office]\ncode = \"O00012345\"\nname = \"Oficina de Registro de Pruebas\"\ncounter = 3\n\n[log]\nlevel = \"debug\"\n\n[clave_movil]\nlisten = \"127.0.0.1:{port}\"\n"
         ),
     )?;
     Ok(path)
+}
+
+/// The reference Cl@ve app, run in process with its own state directory.
+async fn clave_app(state: &Path, args: &[&str]) -> Result<serde_json::Value, BoxError> {
+    let mut argv = vec![
+        "clave-app".to_owned(),
+        "--json".to_owned(),
+        "--state".to_owned(),
+        state.display().to_string(),
+    ];
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let done = clave_app::run(argv, &clave_app::Env::system()).await;
+    if done.exit != 0 {
+        return Err(format!("clave-app {args:?}: exit {} {}", done.exit, done.stderr).into());
+    }
+    done.json().ok_or_else(|| "clave-app gave no JSON".into())
+}
+
+/// The citizen registered by the alta activates the reference app (SMS code
+/// read from the app's outbox), the clerk starts a Cl@ve Móvil request, the
+/// test screenshots the counter, the app decodes the QR in it and confirms,
+/// and the counter shows the authentication completed.
+async fn drive_clave_movil(c: &Client, w: &Windows, dir: &Path) -> Result<(), BoxError> {
+    let port = clave_port(dir)?;
+    let state = dir.join("clave-app");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    clave_app(
+        &state,
+        &[
+            "activate",
+            "--endpoint",
+            &endpoint,
+            "--document",
+            DOC,
+            "--contrast",
+            "2031-06-30",
+        ],
+    )
+    .await?;
+    let store = store::Store::open_in_dir(&dir.join("data")).await?;
+    let mut code = None;
+    for _ in 0..100 {
+        let sent = clave_movil::sms::outbox_entries(&store).await?;
+        if let Some(sms) = sent.iter().find(|m| m.phone == PHONE_E164) {
+            code = clave_movil::sms::code_in(&sms.text);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store.close().await;
+    let code = code.ok_or("no activation SMS in the outbox")?;
+    clave_app(&state, &["activate-confirm", "--code", &code]).await?;
+
+    c.switch_to_window(w.clerk.clone()).await?;
+    click(c, "#alta-home").await?;
+    click(c, "#clave-start").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveQr").await?;
+    wait_css(c, "#clave-qr").await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let png = c.screenshot().await?;
+    save_screenshot("counter-clave-qr.png", &png)?;
+    let shot = dir.join("counter.png");
+    std::fs::write(&shot, &png)?;
+    let shot = shot.display().to_string();
+    let seen = clave_app(&state, &["scan", "--image", &shot]).await?;
+    let id = seen["id"]
+        .as_str()
+        .ok_or("scan gave no request id")?
+        .to_owned();
+    clave_app(&state, &["confirm", &id]).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveDone").await?;
+    wait_attr(c, "#clave-outcome", "data-outcome", "confirmed").await?;
+    screenshot(c, "counter-clave-done.png").await?;
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#clave-status", "data-state", "confirmed").await?;
+    Ok(())
 }
 
 async fn session(driver: &TauriDriver, app: &Path) -> Result<Client, BoxError> {
@@ -173,7 +262,7 @@ async fn alta_end_to_end_through_both_windows() -> Result<(), BoxError> {
     let xvfb = Xvfb::start(1920, 1080)?;
     let driver = TauriDriver::start(&xvfb.display, &[("VENTANILLA_CONFIG", &config)])?;
     let c = session(&driver, &app).await?;
-    let result = drive_alta(&c).await;
+    let result = drive_alta(&c, tmp.path()).await;
     let _ = c.close().await;
     drop(driver);
     drop(xvfb);
@@ -234,7 +323,7 @@ async fn alta_end_to_end_through_both_windows() -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn drive_alta(c: &Client) -> Result<(), BoxError> {
+async fn drive_alta(c: &Client, dir: &Path) -> Result<(), BoxError> {
     let w = find_windows(c).await?;
 
     // Counter: welcome, in Spanish; the citizen switches to Catalan.
@@ -326,6 +415,9 @@ async fn drive_alta(c: &Client) -> Result<(), BoxError> {
     c.switch_to_window(w.clerk.clone()).await?;
     wait_attr(c, "#alta-status", "data-state", "completed").await?;
     screenshot(c, "clerk-completed.png").await?;
+
+    // The new citizen checks they can log in with Cl@ve Móvil.
+    drive_clave_movil(c, &w, dir).await?;
 
     // A second alta for the same document is refused with the level.
     click(c, "#new-alta").await?;
