@@ -14,6 +14,9 @@ use crate::ipc::TrainingCardDto;
 /// vpcd's first virtual reader ("Virtual PCD 00 00").
 const SLOT: u8 = 0;
 
+/// Comfortably more than pcscd's polling of the vpcd reader (about 0.4 s).
+const REMOVAL_SEEN: std::time::Duration = std::time::Duration::from_millis(1200);
+
 pub struct Training {
     identities: IdentityFile,
     inserted: Mutex<Option<SimHandle>>,
@@ -100,6 +103,9 @@ impl Training {
             .map_err(|_| DeskError::Training("TRAIN-003"))?;
         if let Some(previous) = inserted.take() {
             previous.remove();
+            // pcscd only sees a removal at its next poll of the virtual
+            // reader; a card put in before that would pass for the old one.
+            std::thread::sleep(REMOVAL_SEEN);
         }
         let handle = SimHandle::insert_card(SLOT, card, &ConnectOptions::default())
             .map_err(|_| DeskError::Training("TRAIN-004"))?;

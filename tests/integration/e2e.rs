@@ -567,6 +567,8 @@ async fn drive_dnie_alta(c: &Client) -> Result<(), BoxError> {
     // A DNIe 2.0 gives its holder's data only after the PIN.
     let antiguo = identities.get("antiguo").ok_or("no antiguo")?;
     click(c, "#new-alta").await?;
+    click(c, "#training-remove").await?;
+    wait_attr(c, "#reader-status", "data-state", "empty").await?;
     click(c, "#training-insert-antiguo").await?;
     wait_attr(c, "#reader-status", "data-state", "pinOnly").await?;
     click(c, "#request-pin").await?;
