@@ -1887,15 +1887,30 @@ mod tests {
     }
 
     fn card_form(identity: &CardIdentity) -> AltaFormDto {
+        form_from_card(&identity.dto)
+    }
+
+    /// The alta form as the clerk console fills it from a card.
+    fn form_from_card(identity: &CardIdentityDto) -> AltaFormDto {
         AltaFormDto {
-            document: identity.dto.document.clone(),
-            given_name: identity.dto.given_name.clone(),
-            first_surname: identity.dto.first_surname.clone(),
-            second_surname: identity.dto.second_surname.clone(),
-            support_number: identity.dto.idesp.clone(),
+            document: identity.document.clone(),
+            given_name: identity.given_name.clone(),
+            first_surname: identity.first_surname.clone(),
+            second_surname: identity.second_surname.clone(),
+            support_number: identity.idesp.clone(),
             from_card: true,
             ..form()
         }
+    }
+
+    /// The detail of the alta's audit entry.
+    async fn alta_audit_detail(f: &Fixture) -> String {
+        let entries = f.desk.store().audit_entries().await.unwrap();
+        entries
+            .into_iter()
+            .find(|e| e.action == "alta_completed")
+            .unwrap()
+            .detail
     }
 
     #[tokio::test]
@@ -1962,12 +1977,8 @@ mod tests {
         // The alta from the card records "proven with DNIe and PIN".
         f.desk.submit_alta(card_form(&identity)).await.unwrap();
         f.desk.counter_confirm().await.unwrap();
-        let entries = f.desk.store().audit_entries().await.unwrap();
-        let alta = entries
-            .iter()
-            .find(|e| e.action == "alta_completed")
-            .unwrap();
-        assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
+        let detail = alta_audit_detail(&f).await;
+        assert!(detail.contains("dnie_pin"), "{detail}");
     }
 
     #[tokio::test]
@@ -1975,12 +1986,8 @@ mod tests {
         let (f, identity, _) = with_card("ficticia").await;
         f.desk.submit_alta(card_form(&identity)).await.unwrap();
         f.desk.counter_confirm().await.unwrap();
-        let entries = f.desk.store().audit_entries().await.unwrap();
-        let alta = entries
-            .iter()
-            .find(|e| e.action == "alta_completed")
-            .unwrap();
-        assert!(alta.detail.contains("\"dnie\""), "{}", alta.detail);
+        let detail = alta_audit_detail(&f).await;
+        assert!(detail.contains("\"dnie\""), "{detail}");
     }
 
     #[tokio::test]
@@ -2073,23 +2080,10 @@ mod tests {
         ));
         assert!(matches!(f.counter.last(), Some(CounterView::PinVerified)));
 
-        let form = AltaFormDto {
-            document: identity.document.clone(),
-            given_name: identity.given_name.clone(),
-            first_surname: identity.first_surname.clone(),
-            second_surname: identity.second_surname.clone(),
-            support_number: identity.idesp.clone(),
-            from_card: true,
-            ..form()
-        };
-        f.desk.submit_alta(form).await.unwrap();
+        f.desk.submit_alta(form_from_card(&identity)).await.unwrap();
         f.desk.counter_confirm().await.unwrap();
-        let entries = f.desk.store().audit_entries().await.unwrap();
-        let alta = entries
-            .iter()
-            .find(|e| e.action == "alta_completed")
-            .unwrap();
-        assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
+        let detail = alta_audit_detail(&f).await;
+        assert!(detail.contains("dnie_pin"), "{detail}");
     }
 
     // ---- Cl@ve Móvil, with the real endpoint on 127.0.0.1 ----
