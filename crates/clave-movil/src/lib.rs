@@ -21,6 +21,7 @@
 pub mod api;
 pub mod client;
 pub mod config;
+mod counter;
 pub mod domain;
 pub mod engine;
 pub mod error;
