@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "training_remove_card",
     "clave_start",
     "clave_cancel",
+    "clave_show_document",
     // counter screen (commands/counter.rs)
     "counter_info",
     "counter_subscribe",
@@ -30,6 +31,11 @@ const COMMANDS: &[&str] = &[
     "counter_submit_pin",
     "counter_cancel_pin",
     "counter_clave_renew",
+    "counter_clave_without_qr",
+    "counter_clave_with_qr",
+    "counter_clave_identify",
+    "counter_clave_request_sms",
+    "counter_clave_submit_pin",
 ];
 
 fn main() {

@@ -81,6 +81,7 @@ const CLERK_ONLY: &[&str] = &[
     "training_remove_card",
     "clave_start",
     "clave_cancel",
+    "clave_show_document",
 ];
 const COUNTER_ONLY: &[&str] = &[
     "counter_info",
@@ -90,6 +91,11 @@ const COUNTER_ONLY: &[&str] = &[
     "counter_submit_pin",
     "counter_cancel_pin",
     "counter_clave_renew",
+    "counter_clave_without_qr",
+    "counter_clave_with_qr",
+    "counter_clave_identify",
+    "counter_clave_request_sms",
+    "counter_clave_submit_pin",
 ];
 
 #[test]
@@ -103,6 +109,9 @@ fn the_counter_window_is_refused_every_clerk_command() {
     // …and may call its own.
     let info = invoke(&counter, "counter_info", serde_json::json!({})).unwrap();
     assert_eq!(info["counter"], 1);
+    // Its Cl@ve Móvil commands get through (and say the endpoint is off here).
+    let err = invoke(&counter, "counter_clave_without_qr", serde_json::json!({})).unwrap_err();
+    assert!(err.contains("CLAVE-001"), "{err}");
 }
 
 #[test]
@@ -120,6 +129,8 @@ fn the_clerk_window_is_refused_the_counter_only_commands() {
     assert!(err.contains("AUTH-003"), "{err}");
     // No endpoint in these tests: Cl@ve Móvil says it is off.
     let err = invoke(&clerk, "clave_start", serde_json::json!({})).unwrap_err();
+    assert!(err.contains("CLAVE-001"), "{err}");
+    let err = invoke(&clerk, "clave_show_document", serde_json::json!({})).unwrap_err();
     assert!(err.contains("CLAVE-001"), "{err}");
 }
 

@@ -35,6 +35,7 @@ pub fn render() -> String {
         TrainingCardDto::decl(&cfg),
         ClaveOutcomeDto::decl(&cfg),
         ClaveStatusDto::decl(&cfg),
+        ClaveIdentityDto::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/ipc.rs by src-tauri/src/bindings.rs. Do not edit:\n\

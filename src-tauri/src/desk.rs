@@ -17,11 +17,16 @@ use registry::{
 };
 use store::{AuditContext, ClerkRecord, IdentityMethod, NewAuditEntry, Store};
 
+mod clave;
+
+pub use clave::ClaveLink;
+use clave::ClaveRequest;
+
 use crate::errors::DeskError;
 use crate::ipc::{
-    AltaFormDto, AuditProblemDto, AuditReportDto, CardIdentityDto, ClaveOutcomeDto, ClaveStatusDto,
-    ClerkEvent, ClerkSessionDto, ContrastKindDto, CounterView, DocumentKindDto, LevelDto,
-    MaskedCitizenDto, MaskedIdentityDto, ReadersDto, RoleDto,
+    AltaFormDto, AuditProblemDto, AuditReportDto, CardIdentityDto, ClerkEvent, ClerkSessionDto,
+    ContrastKindDto, CounterView, DocumentKindDto, LevelDto, MaskedCitizenDto, MaskedIdentityDto,
+    ReadersDto, RoleDto,
 };
 
 /// Somewhere to push a window's updates: the channel the window opened.
@@ -92,24 +97,6 @@ struct PendingAlta {
     form: AltaFormDto,
     shown_at: DateTime<Utc>,
     identity: IdentityMethod,
-}
-
-/// The embedded Cl@ve Móvil endpoint, as the desk uses it.
-#[derive(Clone)]
-pub struct ClaveLink {
-    pub engine: clave_movil::Engine,
-    /// The requesting body shown for the clerk's own requests.
-    pub body: String,
-}
-
-/// The Cl@ve Móvil request the clerk started for the citizen at the counter.
-struct ClaveRequest {
-    id: String,
-    code: String,
-    body: String,
-    expires_at: DateTime<Utc>,
-    /// The app scanned the QR: no more frames, the citizen confirms in the app.
-    scanned: bool,
 }
 
 struct DeskState {
@@ -316,6 +303,13 @@ impl Desk {
         let mut state = self.state.lock().await;
         let readers = state.readers.clone();
         if sink.send(ClerkEvent::Readers { readers }) {
+            // A reloaded console sees the Cl@ve Móvil request in progress.
+            let now = self.clock.now();
+            if let Some(request) = state.clave.as_ref()
+                && !sink.send(self.clave_clerk_event(request, now))
+            {
+                return;
+            }
             state.clerk_sink = Some(sink);
         }
     }
@@ -672,7 +666,7 @@ impl Desk {
         drop(state);
         if let (Some(request), Some(link)) = (clave, &self.clave) {
             // Already final is fine: nothing is waiting any more.
-            let _ = link.engine.cancel_counter_request(&request.id).await;
+            let _ = link.engine.cancel_counter_request(request.id()).await;
         }
         let ctx = self.audit_ctx(session.clerk.username.as_str(), now);
         self.store
@@ -997,248 +991,6 @@ impl Desk {
         }
     }
 
-    // ---- Cl@ve Móvil at the counter ---------------------------------------
-
-    fn clave_link(&self) -> Result<&ClaveLink, DeskError> {
-        self.clave.as_ref().ok_or(DeskError::ClaveDisabled)
-    }
-
-    /// The clerk starts a Cl@ve Móvil request for the citizen at the counter:
-    /// the counter screen shows the body, the rotating QR and the code.
-    pub async fn clave_start(&self) -> Result<(), DeskError> {
-        let link = self.clave_link()?;
-        let now = self.clock.now();
-        let mut state = self.state.lock().await;
-        Self::active_session(&mut state, now, &self.settings)?;
-        if state.alta.is_some() || state.clave.is_some() || state.pin.is_some() {
-            return Err(DeskError::AltaBusy);
-        }
-        // The lock is held across the creation so that the request's events
-        // find it in the state.
-        let view = link
-            .engine
-            .create_counter_request(self.settings.counter, &link.body)
-            .await?;
-        info!(
-            counter = view.counter,
-            "Cl@ve Móvil counter request started"
-        );
-        self.clave_shown(&mut state, view, now);
-        Ok(())
-    }
-
-    /// The clerk withdraws the request.
-    pub async fn clave_cancel(&self) -> Result<(), DeskError> {
-        let link = self.clave_link()?;
-        let now = self.clock.now();
-        let mut state = self.state.lock().await;
-        Self::active_session(&mut state, now, &self.settings)?;
-        let request = state.clave.as_ref().ok_or(DeskError::NoClaveRequest)?;
-        let view = match link.engine.cancel_counter_request(&request.id).await {
-            Ok(view) => view,
-            // It ended meanwhile: say how.
-            Err(clave_movil::ClaveError::NotPending { status }) => {
-                self.clave_ended(&mut state, status, now);
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.clave_ended(&mut state, view.status, now);
-        Ok(())
-    }
-
-    /// The citizen asks for a new request (WCAG 2.2.1): the old one is
-    /// cancelled and a new one, with a new code and the full time, shown.
-    pub async fn counter_clave_renew(&self) -> Result<(), DeskError> {
-        let link = self.clave_link()?;
-        let now = self.clock.now();
-        let mut state = self.state.lock().await;
-        let request = state.clave.take().ok_or(DeskError::NoClaveRequest)?;
-        match link.engine.cancel_counter_request(&request.id).await {
-            Ok(_) => {}
-            Err(clave_movil::ClaveError::NotPending { status }) => {
-                // Ended meanwhile (confirmed, rejected…): that outcome stands.
-                state.clave = Some(request);
-                self.clave_ended(&mut state, status, now);
-                return Err(DeskError::NoClaveRequest);
-            }
-            Err(e) => {
-                state.clave = Some(request);
-                return Err(e.into());
-            }
-        }
-        match link
-            .engine
-            .create_counter_request(self.settings.counter, &link.body)
-            .await
-        {
-            Ok(view) => {
-                info!("Cl@ve Móvil counter request renewed");
-                self.clave_shown(&mut state, view, now);
-                Ok(())
-            }
-            Err(e) => {
-                state.clave = Some(request);
-                self.clave_ended(
-                    &mut state,
-                    clave_movil::domain::RequestStatus::Cancelled,
-                    now,
-                );
-                Err(e.into())
-            }
-        }
-    }
-
-    /// A new request is on: remember it, show its first frame, tell the clerk.
-    fn clave_shown(
-        &self,
-        state: &mut DeskState,
-        view: clave_movil::api::RequestView,
-        now: DateTime<Utc>,
-    ) {
-        state.clave = Some(ClaveRequest {
-            id: view.id,
-            code: view.code,
-            body: view.body,
-            expires_at: view.expires_at,
-            scanned: false,
-        });
-        self.refresh_clave(state, now, None);
-    }
-
-    /// Redraws the counter for the request in progress: the current QR frame
-    /// and the time left; or its end, when `status` (from the engine's
-    /// events) or the engine says it is over.
-    fn refresh_clave(
-        &self,
-        state: &mut DeskState,
-        now: DateTime<Utc>,
-        status: Option<clave_movil::domain::RequestStatus>,
-    ) {
-        use clave_movil::ClaveError;
-        use clave_movil::domain::RequestStatus;
-        let Some(link) = self.clave.as_ref() else {
-            return;
-        };
-        let Some(request) = state.clave.as_ref() else {
-            return;
-        };
-        if let Some(status) = status.filter(|s| s.is_final()) {
-            self.clave_ended(state, status, now);
-            return;
-        }
-        if now >= request.expires_at {
-            // The engine's housekeeping expires it within 200 ms; do it now.
-            link.engine.sweep();
-            self.clave_ended(state, RequestStatus::Expired, now);
-            return;
-        }
-        let (qr_svg, scanned) = match link.engine.qr_frame(&request.id) {
-            Ok(frame) => match clave_movil::domain::qr::render_svg(&frame.payload) {
-                Ok(svg) => (Some(svg), false),
-                Err(e) => {
-                    warn!(code = e.code(), "cannot draw the Cl@ve Móvil QR");
-                    (None, request.scanned)
-                }
-            },
-            Err(ClaveError::QrUsed) => (None, true),
-            Err(ClaveError::NotPending { status }) => {
-                self.clave_ended(state, status, now);
-                return;
-            }
-            Err(e) => {
-                warn!(code = e.code(), "Cl@ve Móvil request lost");
-                self.clave_ended(state, RequestStatus::Cancelled, now);
-                return;
-            }
-        };
-        let expires_in_secs = secs(request.expires_at - now);
-        let view = CounterView::ClaveQr {
-            body: request.body.clone(),
-            code: request.code.clone(),
-            counter: self.settings.counter,
-            qr_svg,
-            expires_in_secs,
-        };
-        let newly_scanned = scanned && !request.scanned;
-        let first = !matches!(state.counter_view, CounterView::ClaveQr { .. });
-        let code = request.code.clone();
-        if let Some(r) = state.clave.as_mut() {
-            r.scanned = scanned;
-        }
-        state.show_counter(view, now);
-        if first || newly_scanned {
-            state.tell_clerk(ClerkEvent::Clave {
-                status: if scanned {
-                    ClaveStatusDto::Scanned
-                } else {
-                    ClaveStatusDto::Pending
-                },
-                code,
-                expires_in_secs,
-            });
-        }
-    }
-
-    /// The request is over: the outcome on both screens.
-    fn clave_ended(
-        &self,
-        state: &mut DeskState,
-        status: clave_movil::domain::RequestStatus,
-        now: DateTime<Utc>,
-    ) {
-        use clave_movil::domain::RequestStatus;
-        let Some(request) = state.clave.take() else {
-            return;
-        };
-        let (outcome, clerk_status) = match status {
-            RequestStatus::Confirmed => (ClaveOutcomeDto::Confirmed, ClaveStatusDto::Confirmed),
-            RequestStatus::Rejected => (ClaveOutcomeDto::Rejected, ClaveStatusDto::Rejected),
-            RequestStatus::Expired => (ClaveOutcomeDto::Expired, ClaveStatusDto::Expired),
-            RequestStatus::Cancelled | RequestStatus::Pending => {
-                (ClaveOutcomeDto::Cancelled, ClaveStatusDto::Cancelled)
-            }
-        };
-        info!(outcome = ?outcome, "Cl@ve Móvil counter request ended");
-        state.show_counter(CounterView::ClaveDone { outcome }, now);
-        state.tell_clerk(ClerkEvent::Clave {
-            status: clerk_status,
-            code: request.code,
-            expires_in_secs: 0,
-        });
-    }
-
-    /// One event of the engine: the request in progress changed.
-    async fn clave_event(&self, view: clave_movil::api::RequestView) {
-        let now = self.clock.now();
-        let mut state = self.state.lock().await;
-        if state.clave.as_ref().is_some_and(|r| r.id == view.id) {
-            self.refresh_clave(&mut state, now, Some(view.status));
-        }
-    }
-
-    /// Forwards the engine's events into the desk, so that the outcome
-    /// reaches both windows as soon as it is committed (not at the next
-    /// tick). Runs until the engine stops.
-    pub fn forward_clave_events(desk: &Arc<Desk>) -> Option<tokio::task::JoinHandle<()>> {
-        let mut events = desk.clave.as_ref()?.engine.subscribe();
-        let desk = Arc::downgrade(desk);
-        Some(tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(view) => {
-                        let Some(desk) = desk.upgrade() else { break };
-                        desk.clave_event(view).await;
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        warn!(missed = n, "Cl@ve Móvil events lagged");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        }))
-    }
-
     // ---- time ----------------------------------------------------------
 
     /// Called about once a second: locks an idle console, gives up on a
@@ -1287,7 +1039,7 @@ impl Desk {
 
         // The Cl@ve Móvil request: a new QR frame every second, or its end.
         if state.clave.is_some() {
-            self.refresh_clave(&mut state, now, None);
+            self.refresh_clave(&mut state, now, None).await;
         }
 
         let since = now - state.counter_view_since;
@@ -1319,7 +1071,7 @@ mod tests {
     use crate::ipc::AltaFormDto;
 
     /// A window that records what it was sent.
-    struct Recorder<T>(StdMutex<Vec<T>>);
+    pub(crate) struct Recorder<T>(StdMutex<Vec<T>>);
 
     impl<T> Default for Recorder<T> {
         fn default() -> Self {
@@ -1335,22 +1087,22 @@ mod tests {
     }
 
     impl<T: Clone> Recorder<T> {
-        fn last(&self) -> Option<T> {
+        pub(crate) fn last(&self) -> Option<T> {
             self.0.lock().unwrap().last().cloned()
         }
-        fn all(&self) -> Vec<T> {
+        pub(crate) fn all(&self) -> Vec<T> {
             self.0.lock().unwrap().clone()
         }
     }
 
-    struct Fixture {
-        desk: Arc<Desk>,
-        clock: Arc<ManualClock>,
-        counter: Arc<Recorder<CounterView>>,
-        clerk: Arc<Recorder<ClerkEvent>>,
+    pub(crate) struct Fixture {
+        pub(crate) desk: Arc<Desk>,
+        pub(crate) clock: Arc<ManualClock>,
+        pub(crate) counter: Arc<Recorder<CounterView>>,
+        pub(crate) clerk: Arc<Recorder<ClerkEvent>>,
     }
 
-    const PASSWORD: &str = "clave-de-prueba-larga";
+    pub(crate) const PASSWORD: &str = "clave-de-prueba-larga";
 
     fn settings() -> DeskSettings {
         DeskSettings {
@@ -1367,7 +1119,7 @@ mod tests {
         fixture_with(None).await
     }
 
-    fn test_clock() -> Arc<ManualClock> {
+    pub(crate) fn test_clock() -> Arc<ManualClock> {
         Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
         ))
@@ -1378,7 +1130,7 @@ mod tests {
         fixture_on(store, test_clock(), ops, None).await
     }
 
-    async fn fixture_on(
+    pub(crate) async fn fixture_on(
         store: Store,
         clock: Arc<ManualClock>,
         ops: Option<Arc<dyn CardOps>>,
@@ -1416,7 +1168,6 @@ mod tests {
             desk = desk.with_clave(link);
         }
         let desk = Arc::new(desk);
-        Desk::forward_clave_events(&desk);
         let counter = Arc::new(Recorder::default());
         let clerk = Arc::new(Recorder::default());
         desk.subscribe_counter(counter.clone()).await;
@@ -1429,7 +1180,7 @@ mod tests {
         }
     }
 
-    fn form() -> AltaFormDto {
+    pub(crate) fn form() -> AltaFormDto {
         AltaFormDto {
             document: "12345678Z".into(),
             expiry_date: "2031-06-30".into(),
@@ -1442,13 +1193,13 @@ mod tests {
         }
     }
 
-    async fn logged_in(name: &str) -> Fixture {
+    pub(crate) async fn logged_in(name: &str) -> Fixture {
         let f = fixture().await;
         f.desk.login(name, Secret::new(PASSWORD)).await.unwrap();
         f
     }
 
-    fn secs_(n: u64) -> std::time::Duration {
+    pub(crate) fn secs_(n: u64) -> std::time::Duration {
         std::time::Duration::from_secs(n)
     }
 
@@ -2084,286 +1835,5 @@ mod tests {
         f.desk.counter_confirm().await.unwrap();
         let detail = alta_audit_detail(&f).await;
         assert!(detail.contains("dnie_pin"), "{detail}");
-    }
-
-    // ---- Cl@ve Móvil, with the real endpoint on 127.0.0.1 ----
-
-    mod clave {
-        use std::sync::Arc;
-        use std::time::{Duration as StdDuration, Instant};
-
-        use clave_movil::client::{DeviceClient, DeviceKey, Endpoint};
-        use clave_movil::{ClaveMovil, Running};
-        use registry::{ManualClock, OsRandom, Secret};
-        use store::Store;
-
-        use super::super::{ClaveLink, Desk};
-        use super::{Fixture, PASSWORD, fixture_on, form, secs_, test_clock};
-        use crate::ipc::{ClaveOutcomeDto, ClaveStatusDto, ClerkEvent, CounterView};
-
-        pub const BODY: &str = "Oficina de Registro — comprobación en ventanilla";
-
-        pub struct ClaveFixture {
-            pub f: Fixture,
-            pub desk: Arc<Desk>,
-            pub clock: Arc<ManualClock>,
-            pub running: Running,
-            _dir: tempfile::TempDir,
-        }
-
-        impl ClaveFixture {
-            pub async fn start() -> ClaveFixture {
-                let dir = tempfile::tempdir().unwrap();
-                let store = Store::open_in_dir(dir.path()).await.unwrap();
-                let clock = test_clock();
-                let mut config = clave_movil::Config::loopback(dir.path().to_path_buf());
-                config.durable = false;
-                let running =
-                    ClaveMovil::start(config, store.clone(), clock.clone(), Arc::new(OsRandom))
-                        .await
-                        .unwrap();
-                let link = ClaveLink {
-                    engine: running.engine().clone(),
-                    body: BODY.to_owned(),
-                };
-                let f = fixture_on(store, clock.clone(), None, Some(link)).await;
-                let desk = f.desk.clone();
-                desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
-                ClaveFixture {
-                    f,
-                    desk,
-                    clock,
-                    running,
-                    _dir: dir,
-                }
-            }
-
-            /// A Cl@ve app activated for a citizen registered at this desk.
-            pub async fn device(&self) -> DeviceClient {
-                self.desk.submit_alta(form()).await.unwrap();
-                self.desk.counter_confirm().await.unwrap();
-                let qr = self
-                    .running
-                    .engine()
-                    .create_activation_qr(&registry::DocumentNumber::parse("12345678Z").unwrap())
-                    .await
-                    .unwrap();
-                let mut device = DeviceClient::new(
-                    Endpoint::plain(&self.running.base_url).unwrap(),
-                    DeviceKey::generate(&OsRandom),
-                    Arc::new((*self.clock).clone()),
-                    Arc::new(OsRandom),
-                );
-                device.activate_with_qr(&qr.payload).await.unwrap();
-                device
-            }
-
-            pub fn showing_qr(&self) -> (String, String, Option<String>, u32) {
-                match self.f.counter.last() {
-                    Some(CounterView::ClaveQr {
-                        body,
-                        code,
-                        counter,
-                        qr_svg,
-                        expires_in_secs,
-                    }) => {
-                        assert_eq!(counter, 1);
-                        (body, code, qr_svg, expires_in_secs)
-                    }
-                    other => panic!("counter shows {other:?}"),
-                }
-            }
-
-            /// Waits (real time) for the counter to show `outcome`.
-            pub async fn wait_done(&self, outcome: ClaveOutcomeDto) -> StdDuration {
-                let started = Instant::now();
-                while started.elapsed() < StdDuration::from_secs(5) {
-                    if let Some(CounterView::ClaveDone { outcome: shown }) = self.f.counter.last() {
-                        assert_eq!(shown, outcome);
-                        return started.elapsed();
-                    }
-                    tokio::time::sleep(StdDuration::from_millis(2)).await;
-                }
-                panic!(
-                    "counter never showed {outcome:?}: {:?}",
-                    self.f.counter.last()
-                );
-            }
-
-            pub fn clerk_status(&self) -> Option<ClaveStatusDto> {
-                self.f.clerk.all().iter().rev().find_map(|e| match e {
-                    ClerkEvent::Clave { status, .. } => Some(*status),
-                    _ => None,
-                })
-            }
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn the_citizen_confirms_with_the_app_and_both_windows_see_it_at_once() {
-            let c = ClaveFixture::start().await;
-            let device = c.device().await;
-            c.clock.advance(secs_(10));
-            c.desk.tick().await;
-            c.desk.clave_start().await.unwrap();
-            let (body, code, svg, left) = c.showing_qr();
-            assert_eq!(body, BODY);
-            assert_eq!(code.len(), 3);
-            assert_eq!(left, 300);
-            let svg = svg.expect("a QR is drawn");
-            assert!(svg.contains("<svg"), "{svg}");
-            assert_eq!(c.clerk_status(), Some(ClaveStatusDto::Pending));
-
-            // A second later, a new frame.
-            c.clock.advance(secs_(1));
-            c.desk.tick().await;
-            let (_, code2, svg2, left2) = c.showing_qr();
-            assert_eq!(code2, code);
-            assert_eq!(left2, 299);
-            assert_ne!(svg2.unwrap(), svg, "the QR rotates every second");
-
-            // Alta, PIN and a second request wait until this one ends.
-            assert!(matches!(
-                c.desk.clave_start().await,
-                Err(crate::errors::DeskError::AltaBusy)
-            ));
-
-            // The app scans what the counter shows (the frame of this second).
-            let pending = c.desk.state.lock().await.clave.as_ref().unwrap().id.clone();
-            let frame = c.running.engine().qr_frame(&pending).unwrap();
-            let seen = device.scan(&frame.payload).await.unwrap();
-            assert_eq!(seen.body, BODY);
-            let started = Instant::now();
-            while c.clerk_status() != Some(ClaveStatusDto::Scanned) {
-                assert!(
-                    started.elapsed() < StdDuration::from_secs(5),
-                    "scan not shown"
-                );
-                tokio::time::sleep(StdDuration::from_millis(2)).await;
-            }
-            let (_, _, svg, _) = c.showing_qr();
-            assert!(svg.is_none(), "no QR once scanned: confirm in the app");
-
-            device.confirm(&pending, None).await.unwrap();
-            let took = c.wait_done(ClaveOutcomeDto::Confirmed).await;
-            assert!(
-                took < StdDuration::from_millis(500),
-                "outcome took {took:?}"
-            );
-            assert_eq!(c.clerk_status(), Some(ClaveStatusDto::Confirmed));
-
-            // The done screen goes back to idle by itself.
-            c.clock.advance(secs_(10));
-            c.desk.tick().await;
-            assert!(matches!(c.f.counter.last(), Some(CounterView::Welcome)));
-            // Nothing left to cancel or renew.
-            assert!(matches!(
-                c.desk.clave_cancel().await,
-                Err(crate::errors::DeskError::NoClaveRequest)
-            ));
-        }
-
-        #[tokio::test]
-        async fn a_rejection_in_the_app_is_shown() {
-            let c = ClaveFixture::start().await;
-            let device = c.device().await;
-            c.desk.clave_start().await.unwrap();
-            let id = c.desk.state.lock().await.clave.as_ref().unwrap().id.clone();
-            let frame = c.running.engine().qr_frame(&id).unwrap();
-            device.scan(&frame.payload).await.unwrap();
-            device.reject(&id).await.unwrap();
-            c.wait_done(ClaveOutcomeDto::Rejected).await;
-            assert_eq!(c.clerk_status(), Some(ClaveStatusDto::Rejected));
-        }
-
-        #[tokio::test]
-        async fn the_citizen_renews_with_one_tap() {
-            let c = ClaveFixture::start().await;
-            c.desk.clave_start().await.unwrap();
-            let old = c.desk.state.lock().await.clave.as_ref().unwrap().id.clone();
-            c.clock.advance(secs_(280));
-            c.desk.tick().await;
-            let (_, _, _, left) = c.showing_qr();
-            assert_eq!(left, 20, "the warning time");
-            c.desk.counter_clave_renew().await.unwrap();
-            let (_, _, svg, left) = c.showing_qr();
-            assert_eq!(left, 300);
-            assert!(svg.is_some());
-            let new = c.desk.state.lock().await.clave.as_ref().unwrap().id.clone();
-            assert_ne!(new, old);
-            // The old request is over: its QR draws no more.
-            assert!(c.running.engine().qr_frame(&old).is_err());
-            c.clock.advance(secs_(100));
-            c.desk.tick().await;
-            assert!(matches!(
-                c.f.counter.last(),
-                Some(CounterView::ClaveQr { .. })
-            ));
-        }
-
-        #[tokio::test]
-        async fn the_clerk_cancels() {
-            let c = ClaveFixture::start().await;
-            c.desk.clave_start().await.unwrap();
-            c.desk.clave_cancel().await.unwrap();
-            assert!(matches!(
-                c.f.counter.last(),
-                Some(CounterView::ClaveDone {
-                    outcome: ClaveOutcomeDto::Cancelled
-                })
-            ));
-            assert_eq!(c.clerk_status(), Some(ClaveStatusDto::Cancelled));
-            assert!(matches!(
-                c.desk.counter_clave_renew().await,
-                Err(crate::errors::DeskError::NoClaveRequest)
-            ));
-            // A new one may start.
-            c.desk.clave_start().await.unwrap();
-        }
-
-        #[tokio::test]
-        async fn an_unanswered_request_expires_after_five_minutes() {
-            let c = ClaveFixture::start().await;
-            c.desk.clave_start().await.unwrap();
-            c.clock.advance(secs_(299));
-            c.desk.tick().await;
-            assert!(matches!(
-                c.f.counter.last(),
-                Some(CounterView::ClaveQr {
-                    expires_in_secs: 1,
-                    ..
-                })
-            ));
-            c.clock.advance(secs_(1));
-            c.desk.tick().await;
-            assert!(matches!(
-                c.f.counter.last(),
-                Some(CounterView::ClaveDone {
-                    outcome: ClaveOutcomeDto::Expired
-                })
-            ));
-            assert_eq!(c.clerk_status(), Some(ClaveStatusDto::Expired));
-            c.clock.advance(secs_(10));
-            c.desk.tick().await;
-            assert!(matches!(c.f.counter.last(), Some(CounterView::Welcome)));
-        }
-
-        #[tokio::test]
-        async fn logging_out_cancels_the_request() {
-            let c = ClaveFixture::start().await;
-            c.desk.clave_start().await.unwrap();
-            let id = c.desk.state.lock().await.clave.as_ref().unwrap().id.clone();
-            c.desk.logout().await.unwrap();
-            assert!(matches!(c.f.counter.last(), Some(CounterView::Welcome)));
-            assert!(c.running.engine().qr_frame(&id).is_err());
-        }
-
-        #[tokio::test]
-        async fn without_the_endpoint_the_desk_says_so() {
-            let f = super::logged_in("ana").await;
-            assert!(matches!(
-                f.desk.clave_start().await,
-                Err(crate::errors::DeskError::ClaveDisabled)
-            ));
-        }
     }
 }

@@ -47,6 +47,22 @@ pub enum DeskError {
     NoClaveRequest,
     #[error("the Cl@ve Móvil endpoint refused: {0}")]
     Clave(&'static str),
+    #[error("this step of the Cl@ve Móvil request is not available now")]
+    ClaveWrongStep,
+    #[error("the PIN by SMS is not available yet")]
+    ClaveSmsTooEarly { retry_after_secs: u32 },
+    #[error("a PIN was sent a moment ago")]
+    ClaveSmsResendTooSoon { retry_after_secs: u32 },
+    #[error("the SMS limit per hour for this document is reached")]
+    ClaveSmsCap { retry_after_secs: u32 },
+    #[error("too many attempts for this document")]
+    ClaveRateLimited { retry_after_secs: u32 },
+    #[error("wrong SMS PIN")]
+    ClaveWrongPin { tries_left: u32 },
+    #[error("the SMS PIN is 6 digits")]
+    ClavePinFormat,
+    #[error("no PIN was sent by SMS")]
+    ClaveNoPin,
 }
 
 impl From<StoreError> for DeskError {
@@ -60,7 +76,25 @@ impl From<StoreError> for DeskError {
 
 impl From<clave_movil::ClaveError> for DeskError {
     fn from(e: clave_movil::ClaveError) -> Self {
-        DeskError::Clave(e.code())
+        use clave_movil::ClaveError as C;
+        let secs = |s: u64| u32::try_from(s).unwrap_or(u32::MAX);
+        match e {
+            C::SmsTooEarly { retry_after } => DeskError::ClaveSmsTooEarly {
+                retry_after_secs: secs(retry_after),
+            },
+            C::SmsResendTooSoon { retry_after } => DeskError::ClaveSmsResendTooSoon {
+                retry_after_secs: secs(retry_after),
+            },
+            C::SmsCap { retry_after } => DeskError::ClaveSmsCap {
+                retry_after_secs: secs(retry_after),
+            },
+            C::RateLimited { retry_after } => DeskError::ClaveRateLimited {
+                retry_after_secs: secs(retry_after),
+            },
+            C::WrongPin { tries_left } => DeskError::ClaveWrongPin { tries_left },
+            C::NoPin => DeskError::ClaveNoPin,
+            other => DeskError::Clave(other.code()),
+        }
     }
 }
 
@@ -93,6 +127,14 @@ impl DeskError {
             DeskError::ClaveDisabled => "CLAVE-001",
             DeskError::NoClaveRequest => "CLAVE-002",
             DeskError::Clave(_) => "CLAVE-003",
+            DeskError::ClaveWrongStep => "CLAVE-004",
+            DeskError::ClaveSmsTooEarly { .. } => "CLAVE-005",
+            DeskError::ClaveSmsResendTooSoon { .. } => "CLAVE-006",
+            DeskError::ClaveSmsCap { .. } => "CLAVE-007",
+            DeskError::ClaveRateLimited { .. } => "CLAVE-008",
+            DeskError::ClaveWrongPin { .. } => "CLAVE-009",
+            DeskError::ClavePinFormat => "CLAVE-010",
+            DeskError::ClaveNoPin => "CLAVE-011",
         }
     }
 
@@ -110,6 +152,20 @@ impl DeskError {
             }
             DeskError::Clave(code) => {
                 params.insert("code".to_owned(), (*code).to_owned());
+            }
+            DeskError::ClaveSmsTooEarly { retry_after_secs }
+            | DeskError::ClaveSmsResendTooSoon { retry_after_secs }
+            | DeskError::ClaveRateLimited { retry_after_secs } => {
+                params.insert("retryAfterSecs".to_owned(), retry_after_secs.to_string());
+            }
+            DeskError::ClaveSmsCap { retry_after_secs } => {
+                params.insert(
+                    "retryAfterMins".to_owned(),
+                    retry_after_secs.div_ceil(60).to_string(),
+                );
+            }
+            DeskError::ClaveWrongPin { tries_left } => {
+                params.insert("triesLeft".to_owned(), tries_left.to_string());
             }
             DeskError::Invalid(errors) => {
                 fields = errors

@@ -229,9 +229,71 @@ pub enum CounterView {
         qr_svg: Option<String>,
         expires_in_secs: u32,
     },
-    /// The Cl@ve Móvil request ended; back to idle after the done screen.
+    /// The citizen chose "without QR": they type their DNI/NIE and its
+    /// contrast datum here ([`ClaveIdentityDto`]), or go back to the QR. The
+    /// time left is the QR request's, which waits behind the form.
     #[serde(rename_all = "camelCase")]
-    ClaveDone { outcome: ClaveOutcomeDto },
+    ClaveIdentify {
+        body: String,
+        counter: u16,
+        expires_in_secs: u32,
+    },
+    /// A request without QR: it went to the citizen's phone, where the app
+    /// offers three codes and the citizen picks `code`. After `sms_in_secs`
+    /// (0: now) the counter offers the PIN by SMS.
+    #[serde(rename_all = "camelCase")]
+    ClaveNoQr {
+        body: String,
+        code: String,
+        counter: u16,
+        /// The document the citizen typed, masked (`****5678Z`).
+        document: String,
+        expires_in_secs: u32,
+        sms_in_secs: u32,
+    },
+    /// The PIN went by SMS: the citizen types its 6 digits here. After a wrong
+    /// PIN, `error_code` says so and `tries_left` how many remain. Another SMS
+    /// may be asked for after `resend_in_secs`; the app may still confirm.
+    #[serde(rename_all = "camelCase")]
+    ClaveSmsPin {
+        body: String,
+        code: String,
+        counter: u16,
+        document: String,
+        expires_in_secs: u32,
+        tries_left: u32,
+        error_code: Option<String>,
+        resend_in_secs: u32,
+    },
+    /// The Cl@ve Móvil request ended; back to idle after the done screen.
+    /// `by_sms`: it ended with the SMS PIN (right, or the last wrong try).
+    #[serde(rename_all = "camelCase")]
+    ClaveDone {
+        outcome: ClaveOutcomeDto,
+        by_sms: bool,
+    },
+}
+
+/// What the citizen types on the counter screen for a Cl@ve Móvil request
+/// without QR. Raw personal data: it goes from the counter window to the desk
+/// and is never sent back.
+#[derive(Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaveIdentityDto {
+    pub document: String,
+    /// DNI: its expiry date (`YYYY-MM-DD` or `DD/MM/YYYY`).
+    pub expiry_date: String,
+    /// Permanent DNI (holders over 70): the contrast datum is the issue date.
+    pub permanent: bool,
+    pub issue_date: String,
+    /// NIE: the card's support number (a letter and 8 digits).
+    pub support_number: String,
+}
+
+impl std::fmt::Debug for ClaveIdentityDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClaveIdentityDto([redacted])")
+    }
 }
 
 /// How a Cl@ve Móvil request ended.
@@ -246,12 +308,18 @@ pub enum ClaveOutcomeDto {
 
 /// A Cl@ve Móvil request as the clerk console follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "camelCase")]
 pub enum ClaveStatusDto {
     /// Waiting for the citizen to scan the QR.
     Pending,
     /// The app scanned it; waiting for the citizen to confirm in the app.
     Scanned,
+    /// The citizen chose "without QR" and is typing their data on the counter.
+    Identifying,
+    /// Without QR: sent to the citizen's phone, waiting for them to pick the code.
+    Waiting,
+    /// The PIN went by SMS; waiting for the citizen to type it on the counter.
+    SmsSent,
     Confirmed,
     Rejected,
     Expired,
@@ -400,12 +468,21 @@ pub enum ClerkEvent {
         tries_left: Option<u8>,
     },
     /// The Cl@ve Móvil request the clerk started: its state, its 3-digit code
-    /// and the seconds left (0 once it ended).
+    /// and the seconds left (0 once it ended). Without QR, the document the
+    /// citizen typed, always masked here (a supervisor may ask for it unmasked,
+    /// audited: `clave_show_document`), when the SMS option opens and, once
+    /// the PIN was sent, the tries left.
     #[serde(rename_all = "camelCase")]
     Clave {
         status: ClaveStatusDto,
         code: String,
         expires_in_secs: u32,
+        no_qr: bool,
+        document: Option<String>,
+        sms_in_secs: Option<u32>,
+        tries_left: Option<u32>,
+        /// Ended with the SMS PIN.
+        by_sms: bool,
     },
 }
 

@@ -81,6 +81,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::clerk::training_remove_card,
         commands::clerk::clave_start,
         commands::clerk::clave_cancel,
+        commands::clerk::clave_show_document,
         commands::counter::counter_info,
         commands::counter::counter_subscribe,
         commands::counter::counter_confirm,
@@ -89,6 +90,11 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::counter::counter_submit_pin,
         commands::counter::counter_cancel_pin,
         commands::counter::counter_clave_renew,
+        commands::counter::counter_clave_without_qr,
+        commands::counter::counter_clave_with_qr,
+        commands::counter::counter_clave_identify,
+        commands::counter::counter_clave_request_sms,
+        commands::counter::counter_clave_submit_pin,
     ])
 }
 

@@ -98,11 +98,19 @@ body: string,
 /**
  * The 3-digit verification code.
  */
-code: string, counter: number, qrSvg: string | null, expiresInSecs: number, } | { "screen": "claveDone", outcome: ClaveOutcomeDto, };
+code: string, counter: number, qrSvg: string | null, expiresInSecs: number, } | { "screen": "claveIdentify", body: string, counter: number, expiresInSecs: number, } | { "screen": "claveNoQr", body: string, code: string, counter: number, 
+/**
+ * The document the citizen typed, masked (`****5678Z`).
+ */
+document: string, expiresInSecs: number, smsInSecs: number, } | { "screen": "claveSmsPin", body: string, code: string, counter: number, document: string, expiresInSecs: number, triesLeft: number, errorCode: string | null, resendInSecs: number, } | { "screen": "claveDone", outcome: ClaveOutcomeDto, bySms: boolean, };
 
 export type CounterInfo = { officeName: string, counter: number, training: boolean, languages: Array<Lang>, defaultLanguage: Lang, };
 
-export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "cardIdentified", identity: CardIdentityDto, } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, } | { "kind": "clave", status: ClaveStatusDto, code: string, expiresInSecs: number, };
+export type ClerkEvent = { "kind": "altaAwaitingCitizen", citizen: MaskedCitizenDto, expiresInSecs: number, } | { "kind": "altaCompleted", registrationId: string, level: LevelDto, auditSeq: number, } | { "kind": "altaBackToClerk", form: AltaFormDto, } | { "kind": "altaTimedOut", form: AltaFormDto, } | { "kind": "altaFailed", error: CommandError, form: AltaFormDto, } | { "kind": "locked" } | { "kind": "readers", readers: ReadersDto, } | { "kind": "pinRequested" } | { "kind": "cardIdentified", identity: CardIdentityDto, } | { "kind": "pinVerified", document: string, } | { "kind": "pinFailed", code: string, triesLeft: number | null, } | { "kind": "clave", status: ClaveStatusDto, code: string, expiresInSecs: number, noQr: boolean, document: string | null, smsInSecs: number | null, triesLeft: number | null, 
+/**
+ * Ended with the SMS PIN.
+ */
+bySms: boolean, };
 
 export type AuditReportDto = { entries: number, intact: boolean, problems: Array<AuditProblemDto>, };
 
@@ -162,4 +170,18 @@ label: string, };
 
 export type ClaveOutcomeDto = "confirmed" | "rejected" | "expired" | "cancelled";
 
-export type ClaveStatusDto = "pending" | "scanned" | "confirmed" | "rejected" | "expired" | "cancelled";
+export type ClaveStatusDto = "pending" | "scanned" | "identifying" | "waiting" | "smsSent" | "confirmed" | "rejected" | "expired" | "cancelled";
+
+export type ClaveIdentityDto = { document: string, 
+/**
+ * DNI: its expiry date (`YYYY-MM-DD` or `DD/MM/YYYY`).
+ */
+expiryDate: string, 
+/**
+ * Permanent DNI (holders over 70): the contrast datum is the issue date.
+ */
+permanent: boolean, issueDate: string, 
+/**
+ * NIE: the card's support number (a letter and 8 digits).
+ */
+supportNumber: string, };

@@ -106,6 +106,13 @@ pub async fn clave_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.clave_cancel().await
 }
 
+/// The document the citizen typed for a Cl@ve Móvil request without QR,
+/// unmasked: supervisors and admins only, and audited every time.
+#[tauri::command]
+pub async fn clave_show_document(state: State<'_, AppState>) -> Result<String, DeskError> {
+    state.desk.clave_show_document().await
+}
+
 #[tauri::command]
 pub async fn pin_cancel(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.cancel_pin().await

@@ -9,7 +9,7 @@ use tauri::ipc::Channel;
 
 use super::{AppState, ChannelSink};
 use crate::errors::DeskError;
-use crate::ipc::{CounterInfo, CounterView};
+use crate::ipc::{ClaveIdentityDto, CounterInfo, CounterView};
 
 #[tauri::command]
 pub fn counter_info(state: State<'_, AppState>) -> CounterInfo {
@@ -62,4 +62,41 @@ pub async fn counter_clave_renew(state: State<'_, AppState>) -> Result<(), DeskE
 #[tauri::command]
 pub async fn counter_cancel_pin(state: State<'_, AppState>) -> Result<(), DeskError> {
     state.desk.counter_cancel_pin().await
+}
+
+/// The citizen chooses Cl@ve Móvil "without QR": the counter asks for their data.
+#[tauri::command]
+pub async fn counter_clave_without_qr(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_clave_without_qr().await
+}
+
+/// Back from the "without QR" form to the QR.
+#[tauri::command]
+pub async fn counter_clave_with_qr(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_clave_with_qr().await
+}
+
+/// The DNI/NIE and contrast datum the citizen typed here: the request goes to
+/// their phone. Errors name the fields (as the alta form's do).
+#[tauri::command]
+pub async fn counter_clave_identify(
+    state: State<'_, AppState>,
+    form: ClaveIdentityDto,
+) -> Result<(), DeskError> {
+    state.desk.counter_clave_identify(form).await
+}
+
+/// "¿No recibe la petición?": a 6-digit PIN by SMS (60 s after the request).
+#[tauri::command]
+pub async fn counter_clave_request_sms(state: State<'_, AppState>) -> Result<(), DeskError> {
+    state.desk.counter_clave_request_sms().await
+}
+
+/// The SMS PIN typed here; dropped (zeroized) right after the check.
+#[tauri::command]
+pub async fn counter_clave_submit_pin(
+    state: State<'_, AppState>,
+    pin: String,
+) -> Result<(), DeskError> {
+    state.desk.counter_clave_submit_pin(Secret::new(pin)).await
 }

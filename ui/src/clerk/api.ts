@@ -62,3 +62,9 @@ export const trainingRemoveCard = (): Promise<void> => call<void>("training_remo
 export const claveStart = (): Promise<void> => call<void>("clave_start");
 
 export const claveCancel = (): Promise<void> => call<void>("clave_cancel");
+
+/**
+ * The document the citizen typed for a request without QR, unmasked: supervisors and admins
+ * only (AUTH-010 otherwise); every call is audited.
+ */
+export const claveShowDocument = (): Promise<string> => call<string>("clave_show_document");

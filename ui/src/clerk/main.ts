@@ -31,9 +31,13 @@
  *                       waiting|verified|failed (+ [data-code]) #pin-cancel-clerk
  *                       #pin-badge ("identity proven with DNIe and PIN", next to the document)
  *                       card-given inputs carry [readonly][data-from-card="true"]
- *   Cl@ve Móvil (home)  #clave-start #clave-status[data-state] idle|pending|scanned|confirmed|
- *                       rejected|expired|cancelled (+ [data-code] after a failed command)
- *                       #clave-code #clave-countdown #clave-cancel (while pending/scanned)
+ *   Cl@ve Móvil (home)  #clave-start #clave-status[data-state] idle|pending|scanned|identifying|
+ *                       waiting|smsSent|confirmed|rejected|expired|cancelled (+ [data-code]
+ *                       after a failed command; [data-by-sms] once ended with the SMS PIN)
+ *                       #clave-code #clave-countdown #clave-cancel (while in progress)
+ *                       without QR: #clave-document (masked; unmasked after #clave-show-document,
+ *                       supervisors and admins only, audited) #clave-sms (#clave-sms-countdown
+ *                       until the SMS option opens) #clave-tries
  *   training mode       #training-panel #training-insert-<id> #training-remove #training-error
  */
 import "../shared/base.css";
@@ -181,6 +185,14 @@ const state = {
     deadline: null as Deadline | null,
     busy: false,
     error: null as CommandError | null,
+    noQr: false,
+    /** The document the citizen typed, masked. */
+    document: null as string | null,
+    /** The same, unmasked, after a supervisor asked for it (audited); dropped with the request. */
+    revealed: null as string | null,
+    smsDeadline: null as Deadline | null,
+    triesLeft: null as number | null,
+    bySms: false,
   },
 };
 
@@ -676,7 +688,8 @@ function homeView(msg: Messages): HTMLElement {
 }
 
 function claveOpen(): boolean {
-  return state.clave.status === "pending" || state.clave.status === "scanned";
+  const st = state.clave.status;
+  return st === "pending" || st === "scanned" || st === "identifying" || st === "waiting" || st === "smsSent";
 }
 
 /** The Cl@ve Móvil check: start, state (text and icon, not colour alone), code, cancel. */
@@ -688,6 +701,9 @@ function clavePanel(msg: Messages): HTMLElement {
     idle: "info",
     pending: "clock",
     scanned: "clock",
+    identifying: "user",
+    waiting: "clock",
+    smsSent: "clock",
     confirmed: "check",
     rejected: "cross",
     expired: "warning",
@@ -724,6 +740,30 @@ function clavePanel(msg: Messages): HTMLElement {
       icon(cl.error !== null ? "warning" : icons[cl.status]),
       h("span", {}, cl.error !== null ? commandErrorText(msg, cl.error) : c.status[cl.status]),
     ),
+    cl.bySms && !open
+      ? h(
+          "p",
+          { id: "clave-by-sms", class: "message" },
+          cl.status === "confirmed" ? c.bySms : c.bySmsRejected,
+        )
+      : null,
+    open && cl.noQr && cl.document !== null ? claveDocument(msg) : null,
+    open && cl.noQr && cl.status === "waiting"
+      ? h(
+          "p",
+          { id: "clave-sms", class: "message" },
+          ...((cl.smsDeadline?.secondsLeft() ?? 0) > 0
+            ? withSlot(
+                c.smsIn,
+                "time",
+                h("span", { id: "clave-sms-countdown" }, formatCountdown(cl.smsDeadline?.secondsLeft() ?? 0)),
+              )
+            : [c.smsOpen]),
+        )
+      : null,
+    open && cl.triesLeft !== null
+      ? h("p", { id: "clave-tries", class: "message" }, fmt(c.triesLeft, { tries: String(cl.triesLeft) }))
+      : null,
     open
       ? h(
           "p",
@@ -746,6 +786,63 @@ function clavePanel(msg: Messages): HTMLElement {
         )
       : null,
   );
+}
+
+/** The document typed at the counter: masked; a supervisor may show it (audited each time). */
+function claveDocument(msg: Messages): HTMLElement {
+  const c = msg.clerk.clave;
+  const cl = state.clave;
+  const shown = cl.revealed ?? cl.document ?? "";
+  return h(
+    "div",
+    { class: "clave-document" },
+    h(
+      "p",
+      { class: "big-line" },
+      ...withSlot(c.document, "document", h("span", { id: "clave-document", class: "doc" }, shown)),
+    ),
+    canVerifyAudit()
+      ? h(
+          "button",
+          {
+            id: "clave-show-document",
+            type: "button",
+            "aria-pressed": cl.revealed !== null ? "true" : "false",
+            "aria-describedby": "clave-show-note",
+            disabled: cl.busy,
+            onclick: () => void toggleClaveDocument(),
+          },
+          icon(cl.revealed !== null ? "eyeOff" : "eye"),
+          h("span", {}, cl.revealed !== null ? c.hideDocument : c.showDocument),
+        )
+      : null,
+    canVerifyAudit() ? h("p", { id: "clave-show-note", class: "muted" }, c.showNote) : null,
+  );
+}
+
+async function toggleClaveDocument(): Promise<void> {
+  const cl = state.clave;
+  if (cl.busy) return;
+  if (cl.revealed !== null) {
+    cl.revealed = null;
+    refreshClave();
+    focusById("clave-show-document");
+    return;
+  }
+  cl.busy = true;
+  cl.error = null;
+  refreshClave();
+  try {
+    cl.revealed = await api.claveShowDocument();
+  } catch (e) {
+    const error = asCommandError(e);
+    if (handleGlobalError(error)) return;
+    cl.error = error;
+  } finally {
+    cl.busy = false;
+  }
+  refreshClave();
+  focusById("clave-show-document");
 }
 
 function refreshClave(): void {
@@ -790,10 +887,18 @@ async function cancelClave(): Promise<void> {
 
 function onClaveEvent(event: Extract<ClerkEvent, { kind: "clave" }>): void {
   const wasOpen = claveOpen();
-  state.clave.status = event.status;
-  state.clave.code = event.code;
-  state.clave.deadline = new Deadline(event.expiresInSecs);
-  state.clave.error = null;
+  const cl = state.clave;
+  if (event.document !== cl.document || event.code !== cl.code || !event.noQr) cl.revealed = null;
+  cl.status = event.status;
+  cl.code = event.code;
+  cl.deadline = new Deadline(event.expiresInSecs);
+  cl.error = null;
+  cl.noQr = event.noQr;
+  cl.document = event.document;
+  cl.smsDeadline = event.smsInSecs !== null ? new Deadline(event.smsInSecs) : null;
+  cl.triesLeft = event.triesLeft;
+  cl.bySms = event.bySms;
+  if (!claveOpen()) cl.revealed = null;
   refreshClave();
   if (wasOpen !== claveOpen()) focusById(claveOpen() ? "clave-cancel" : "clave-start");
 }
@@ -1052,6 +1157,12 @@ function tick(): void {
     const el = document.getElementById("clave-countdown");
     const left = formatCountdown(state.clave.deadline.secondsLeft());
     if (el !== null && el.textContent !== left) el.textContent = left;
+    const sms = document.getElementById("clave-sms-countdown");
+    const smsLeft = state.clave.smsDeadline?.secondsLeft() ?? 0;
+    if (sms !== null) {
+      if (smsLeft === 0) refreshClave();
+      else if (sms.textContent !== formatCountdown(smsLeft)) sms.textContent = formatCountdown(smsLeft);
+    }
   }
   const alta = state.alta;
   if (alta !== null && alta.phase === "awaiting" && alta.deadline !== null) {

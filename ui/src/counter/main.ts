@@ -25,10 +25,28 @@
  *                       the app scanned it: #clave-scanned instead) #clave-code ("Código 123 ·
  *                       Ventanilla 3") #countdown (m:ss) #timer[data-warn] #clave-renew
  *                       #clave-error
+ *                       #clave-no-qr ("without QR": DNI/NIE instead; absent once scanned)
+ *   claveIdentify       #clave-id-form #clave-id-document #clave-id-expiry #clave-id-permanent
+ *                       #clave-id-issue (permanent DNI) #clave-id-support (NIE: shown when the
+ *                       document starts with X, Y or Z) #clave-id-submit #clave-id-back
+ *                       #clave-id-err-<field> (field = document|expiryDate|issueDate|
+ *                       supportNumber) #clave-error #countdown #timer #clave-renew
+ *   claveNoQr           #clave-open ("Abra la app Cl@ve y elija el código 123") #clave-code
+ *                       #clave-document (masked) #clave-sms-wait (+ #clave-sms-countdown)
+ *                       until the SMS option opens, then #clave-sms-link; #countdown #timer
+ *                       #clave-renew #clave-error
+ *   claveSmsPin         #clave-pin-input (6 digits) #clave-pin-submit #clave-pin-error
+ *                       (role=alert; [data-code]; hidden when empty) #clave-pin-tries
+ *                       #clave-pin-resend (after #clave-pin-resend-wait) #clave-code
+ *                       #countdown #timer #clave-renew
  *   claveDone           #clave-outcome[data-outcome] confirmed|rejected|expired|cancelled
+ *                       [data-by-sms] true|false
  *
- * The PIN typed here is read from the input only when the citizen submits it, sent, and
- * the input cleared at once: it is never kept in state, never logged, never re-rendered.
+ * The PINs typed here (DNIe, SMS) are read from the input only when the citizen submits
+ * them, sent, and the input cleared at once: never kept in state, never logged, never
+ * re-rendered. The DNI/NIE and contrast datum of the "without QR" form live in `idForm`
+ * only while that form is on screen (so that a new timer does not wipe them) and are
+ * cleared as soon as the screen changes.
  *
  * The citizen's language choice never touches the clerk's; it goes back to the default
  * language whenever the screen returns to welcome from another screen (operation done,
@@ -36,10 +54,18 @@
  */
 import "../shared/base.css";
 import "./counter.css";
-import type { CommandError, CounterInfo, CounterView, Lang } from "../bindings";
+import type {
+  ClaveIdentityDto,
+  CommandError,
+  CounterInfo,
+  CounterView,
+  FieldErrorDto,
+  Lang,
+} from "../bindings";
 import {
   commandErrorText,
   enabledLangs,
+  errorText,
   fmt,
   LANG_NAMES,
   levelName,
@@ -74,7 +100,24 @@ const state = {
   warned: false,
   /** Why the PIN typed cannot be a DNIe PIN (checked before sending; never the PIN itself). */
   pinProblem: null as PinProblem | null,
+  /** The "without QR" form as typed, while it is on screen. */
+  idForm: emptyIdForm(),
+  /** Field errors of the "without QR" form, from the last submission. */
+  idErrors: [] as FieldErrorDto[],
+  /** Until the SMS option opens (claveNoQr) or another PIN may be asked for (claveSmsPin). */
+  smsDeadline: null as Deadline | null,
+  /** The SMS PIN typed is not 6 digits (checked before sending). */
+  smsPinFormat: false,
 };
+
+function emptyIdForm(): ClaveIdentityDto {
+  return { document: "", expiryDate: "", permanent: false, issueDate: "", supportNumber: "" };
+}
+
+/** NIE numbers start with X, Y or Z; anything else is taken for a DNI. */
+function looksLikeNie(document: string): boolean {
+  return /^\s*[XYZxyz]/.test(document);
+}
 
 const root = document.getElementById("app") ?? document.body;
 
@@ -207,6 +250,12 @@ function screenBody(msg: Messages): HTMLElement[] {
       ];
     case "claveQr":
       return claveQr(msg, view);
+    case "claveIdentify":
+      return claveIdentify(msg, view);
+    case "claveNoQr":
+      return claveNoQr(msg, view);
+    case "claveSmsPin":
+      return claveSmsPin(msg, view);
     case "claveDone":
       return claveDone(msg, view);
   }
@@ -262,14 +311,345 @@ function claveQr(msg: Messages, view: Extract<CounterView, { screen: "claveQr" }
           icon("clock"),
           h("span", {}, c.renew),
         ),
-        state.error !== null
+        // Cl@ve's "continue without scanning the QR": DNI/NIE and contrast datum instead.
+        view.qrSvg !== null
           ? h(
-              "p",
-              { id: "clave-error", class: "message alert", role: "alert", "data-code": state.error.code },
-              icon("warning"),
-              fmt(c.failed, { error: commandErrorText(msg, state.error) }),
+              "div",
+              { class: "clave-alt" },
+              h(
+                "button",
+                {
+                  id: "clave-no-qr",
+                  type: "button",
+                  class: "extend",
+                  "aria-describedby": "clave-no-qr-hint",
+                  disabled: state.sending,
+                  onclick: () => void claveAction("counter_clave_without_qr"),
+                },
+                icon("card"),
+                h("span", {}, c.withoutQr),
+              ),
+              h("p", { id: "clave-no-qr-hint", class: "message muted" }, c.withoutQrHint),
             )
           : null,
+        claveError(msg),
+      ),
+    ),
+  ];
+}
+
+function claveError(msg: Messages): HTMLElement | null {
+  const e = state.error;
+  if (e === null) return null;
+  // The renew button's own failure keeps its wording; other steps say what went wrong.
+  const text =
+    e.code === "CLAVE-003" || e.code === "CLAVE-002"
+      ? fmt(msg.counter.clave.failed, { error: commandErrorText(msg, e) })
+      : fmt(msg.counter.clave.actionFailed, { error: commandErrorText(msg, e) });
+  return h(
+    "p",
+    { id: "clave-error", class: "message alert", role: "alert", tabindex: "-1", "data-code": e.code },
+    icon("warning"),
+    h("span", {}, text),
+  );
+}
+
+function renewButton(msg: Messages): HTMLElement {
+  return h(
+    "button",
+    {
+      id: "clave-renew",
+      type: "button",
+      class: "extend",
+      disabled: state.sending,
+      onclick: () => void renewClave(),
+    },
+    icon("clock"),
+    h("span", {}, msg.counter.clave.renew),
+  );
+}
+
+/** One input of the "without QR" form, with its label and its error line. */
+function idField(
+  msg: Messages,
+  field: "document" | "expiryDate" | "issueDate" | "supportNumber",
+  id: string,
+  label: string,
+  hint: string | null,
+): HTMLElement {
+  const err = state.idErrors.find((f) => f.field === field);
+  const errId = `clave-id-err-${field}`;
+  const input = h("input", {
+    id,
+    name: field,
+    type: "text",
+    class: "id-input",
+    autocomplete: "off",
+    autocapitalize: "characters",
+    spellcheck: "false",
+    value: state.idForm[field],
+    disabled: state.sending,
+    "aria-invalid": err !== undefined ? "true" : "false",
+    "aria-describedby": hint !== null ? `${id}-hint ${errId}` : errId,
+  });
+  input.addEventListener("input", () => {
+    state.idForm[field] = input.value;
+    if (field === "document") {
+      // The contrast field follows the kind of document as it is typed.
+      const nie = looksLikeNie(input.value);
+      if (nie !== (document.getElementById("clave-id-support") !== null)) {
+        state.idErrors = [];
+        render("clave-id-document");
+      }
+    }
+  });
+  return h(
+    "div",
+    { class: "id-field" },
+    h("label", { for: id, class: "id-label" }, label),
+    input,
+    hint !== null ? h("p", { id: `${id}-hint`, class: "message muted id-hint" }, hint) : null,
+    h(
+      "p",
+      { id: errId, class: "message alert id-error", role: "alert", hidden: err === undefined },
+      err !== undefined ? icon("warning") : null,
+      h("span", {}, err !== undefined ? errorText(msg, err.code, err.params) : ""),
+    ),
+  );
+}
+
+function claveIdentify(msg: Messages, view: Extract<CounterView, { screen: "claveIdentify" }>): HTMLElement[] {
+  const c = msg.counter.clave;
+  const f = c.identify;
+  const left = state.deadline?.secondsLeft() ?? view.expiresInSecs;
+  const nie = looksLikeNie(state.idForm.document);
+  const permanent = h("input", {
+    id: "clave-id-permanent",
+    type: "checkbox",
+    class: "id-check",
+    checked: state.idForm.permanent,
+    disabled: state.sending,
+  });
+  permanent.addEventListener("change", () => {
+    state.idForm.permanent = permanent.checked;
+    state.idErrors = [];
+    render("clave-id-permanent");
+  });
+  const contrast: HTMLElement[] = nie
+    ? [idField(msg, "supportNumber", "clave-id-support", f.support, null)]
+    : [
+        h(
+          "label",
+          { class: "id-check-row", for: "clave-id-permanent" },
+          permanent,
+          h("span", {}, f.permanent),
+        ),
+        state.idForm.permanent
+          ? idField(msg, "issueDate", "clave-id-issue", f.issue, null)
+          : idField(msg, "expiryDate", "clave-id-expiry", f.expiry, null),
+      ];
+  return [
+    title(f.title, "card"),
+    h("p", { class: "big-line", id: "clave-body" }, fmt(c.body, { body: view.body })),
+    h(
+      "div",
+      { class: "clave-layout" },
+      h(
+        "form",
+        {
+          id: "clave-id-form",
+          class: "id-form",
+          novalidate: true,
+          autocomplete: "off",
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            void submitIdentity();
+          },
+        },
+        h("p", { class: "message" }, f.intro),
+        idField(msg, "document", "clave-id-document", f.document, f.documentHint),
+        ...contrast,
+        state.sending ? h("p", { class: "message muted", role: "status" }, f.sending) : null,
+        h(
+          "div",
+          { class: "answers" },
+          h(
+            "button",
+            { id: "clave-id-submit", type: "submit", class: "answer yes", disabled: state.sending || left === 0 },
+            icon("check"),
+            h("span", {}, f.submit),
+          ),
+          h(
+            "button",
+            {
+              id: "clave-id-back",
+              type: "button",
+              class: "answer no",
+              disabled: state.sending,
+              onclick: () => void claveAction("counter_clave_with_qr"),
+            },
+            icon("lock"),
+            h("span", {}, f.back),
+          ),
+        ),
+      ),
+      h("div", { class: "clave-side" }, claveTimer(msg, left), renewButton(msg), claveError(msg)),
+    ),
+  ];
+}
+
+function claveNoQr(msg: Messages, view: Extract<CounterView, { screen: "claveNoQr" }>): HTMLElement[] {
+  const c = msg.counter.clave;
+  const n = c.noQr;
+  const left = state.deadline?.secondsLeft() ?? view.expiresInSecs;
+  const smsLeft = state.smsDeadline?.secondsLeft() ?? view.smsInSecs;
+  return [
+    title(n.title, "lock"),
+    h("p", { class: "big-line", id: "clave-body" }, fmt(c.body, { body: view.body })),
+    h(
+      "div",
+      { class: "clave-layout" },
+      h(
+        "div",
+        { class: "clave-main" },
+        h("p", { id: "clave-open", class: "clave-open" }, fmt(n.open, { code: view.code })),
+        h(
+          "p",
+          { id: "clave-code", class: "clave-code", "data-code": view.code },
+          fmt(c.code, { code: view.code, counter: String(view.counter) }),
+        ),
+        h(
+          "p",
+          { class: "message" },
+          ...withSlot(n.document, "document", h("span", { id: "clave-document", class: "doc" }, view.document)),
+        ),
+        h("p", { class: "message" }, n.instructions),
+        smsLeft > 0
+          ? h(
+              "p",
+              { id: "clave-sms-wait", class: "message muted" },
+              ...withSlot(n.smsWait, "secs", h("span", { id: "clave-sms-countdown" }, String(smsLeft))),
+            )
+          : h(
+              "button",
+              {
+                id: "clave-sms-link",
+                type: "button",
+                class: "extend sms-link",
+                disabled: state.sending,
+                onclick: () => void claveAction("counter_clave_request_sms"),
+              },
+              icon("info"),
+              h("span", {}, n.smsLink),
+            ),
+      ),
+      h("div", { class: "clave-side" }, claveTimer(msg, left), renewButton(msg), claveError(msg)),
+    ),
+  ];
+}
+
+/** The error line of the SMS PIN: a format problem, a failed send, or a wrong PIN. */
+function smsPinError(msg: Messages, view: Extract<CounterView, { screen: "claveSmsPin" }>): { text: string; code: string | null } {
+  if (state.smsPinFormat) return { text: msg.counter.clave.smsPin.format, code: null };
+  if (state.error !== null) return { text: commandErrorText(msg, state.error), code: state.error.code };
+  if (view.errorCode !== null) {
+    return { text: errorText(msg, view.errorCode, { triesLeft: String(view.triesLeft) }), code: view.errorCode };
+  }
+  return { text: "", code: null };
+}
+
+function claveSmsPin(msg: Messages, view: Extract<CounterView, { screen: "claveSmsPin" }>): HTMLElement[] {
+  const c = msg.counter.clave;
+  const p = c.smsPin;
+  const left = state.deadline?.secondsLeft() ?? view.expiresInSecs;
+  const resendLeft = state.smsDeadline?.secondsLeft() ?? view.resendInSecs;
+  const err = smsPinError(msg, view);
+  const input = h("input", {
+    id: "clave-pin-input",
+    name: "sms-pin",
+    type: "text",
+    inputmode: "numeric",
+    pattern: "[0-9]*",
+    class: "pin-input",
+    autocomplete: "one-time-code",
+    maxlength: 6,
+    required: true,
+    disabled: state.sending,
+    "aria-describedby": "clave-pin-hint clave-pin-error clave-pin-tries",
+    "aria-invalid": err.text !== "" ? "true" : "false",
+  });
+  return [
+    title(p.title, "lock"),
+    h(
+      "div",
+      { class: "clave-layout" },
+      h(
+        "form",
+        {
+          id: "clave-pin-form",
+          class: "pin-form",
+          novalidate: true,
+          autocomplete: "off",
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            void submitSmsPin();
+          },
+        },
+        h("label", { for: "clave-pin-input", class: "pin-label" }, p.label),
+        h("div", { class: "pin-row" }, input),
+        h("p", { id: "clave-pin-hint", class: "message pin-hint" }, p.hint),
+        h(
+          "p",
+          {
+            id: "clave-pin-error",
+            class: "message alert",
+            role: "alert",
+            hidden: err.text === "",
+            "data-code": err.code ?? undefined,
+          },
+          err.text === "" ? null : icon("warning"),
+          h("span", {}, err.text),
+        ),
+        h("p", { id: "clave-pin-tries", class: "message" }, fmt(p.tries, { tries: String(view.triesLeft) })),
+        h(
+          "div",
+          { class: "answers" },
+          h(
+            "button",
+            { id: "clave-pin-submit", type: "submit", class: "answer yes", disabled: state.sending || left === 0 },
+            icon("check"),
+            h("span", {}, p.submit),
+          ),
+        ),
+        resendLeft > 0
+          ? h(
+              "p",
+              { id: "clave-pin-resend-wait", class: "message muted" },
+              ...withSlot(p.resendWait, "secs", h("span", { id: "clave-pin-resend-countdown" }, String(resendLeft))),
+            )
+          : h(
+              "button",
+              {
+                id: "clave-pin-resend",
+                type: "button",
+                class: "extend",
+                disabled: state.sending,
+                onclick: () => void claveAction("counter_clave_request_sms"),
+              },
+              icon("info"),
+              h("span", {}, p.resend),
+            ),
+      ),
+      h(
+        "div",
+        { class: "clave-side" },
+        h(
+          "p",
+          { id: "clave-code", class: "message", "data-code": view.code },
+          fmt(c.code, { code: view.code, counter: String(view.counter) }),
+        ),
+        claveTimer(msg, left),
+        renewButton(msg),
       ),
     ),
   ];
@@ -304,8 +684,8 @@ function claveWarning(msg: Messages, left: number): string {
 function claveDone(msg: Messages, view: Extract<CounterView, { screen: "claveDone" }>): HTMLElement[] {
   const c = msg.counter.clave;
   const text = {
-    confirmed: c.confirmed,
-    rejected: c.rejected,
+    confirmed: view.bySms ? c.doneSms : c.confirmed,
+    rejected: view.bySms ? c.rejectedSms : c.rejected,
     expired: c.doneExpired,
     cancelled: c.cancelled,
   }[view.outcome];
@@ -314,7 +694,11 @@ function claveDone(msg: Messages, view: Extract<CounterView, { screen: "claveDon
       "h1",
       { id: "screen-title", tabindex: "-1" },
       icon(view.outcome === "confirmed" ? "check" : "info"),
-      h("span", { id: "clave-outcome", "data-outcome": view.outcome }, text),
+      h(
+        "span",
+        { id: "clave-outcome", "data-outcome": view.outcome, "data-by-sms": view.bySms ? "true" : "false" },
+        text,
+      ),
     ),
     h("p", { class: "message" }, c.next),
   ];
@@ -669,7 +1053,27 @@ function tick(): void {
         if (b instanceof HTMLButtonElement) b.disabled = true;
       }
     }
-  } else if (view.screen === "claveQr") {
+  } else if (
+    view.screen === "claveQr" ||
+    view.screen === "claveIdentify" ||
+    view.screen === "claveNoQr" ||
+    view.screen === "claveSmsPin"
+  ) {
+    if (view.screen === "claveNoQr" || view.screen === "claveSmsPin") {
+      const waitId = view.screen === "claveNoQr" ? "clave-sms-countdown" : "clave-pin-resend-countdown";
+      const smsLeft = state.smsDeadline?.secondsLeft() ?? 0;
+      const wait = document.getElementById(waitId);
+      if (wait !== null && smsLeft === 0) {
+        // The SMS link (or "send another PIN") appears; what is typed and the focus stay.
+        const focused = document.activeElement?.id;
+        const typed = (document.getElementById("clave-pin-input") as HTMLInputElement | null)?.value ?? "";
+        render(focused !== undefined && focused !== "" ? focused : null);
+        const input = document.getElementById("clave-pin-input");
+        if (input instanceof HTMLInputElement) input.value = typed;
+      } else if (wait !== null && wait.textContent !== String(smsLeft)) {
+        wait.textContent = String(smsLeft);
+      }
+    }
     const el = document.getElementById("countdown");
     const text = formatCountdown(left);
     if (el !== null && el.textContent !== text) el.textContent = text;
@@ -748,7 +1152,99 @@ async function renewClave(): Promise<void> {
   } catch (e) {
     state.error = asCommandError(e);
     state.sending = false;
-    if (state.view?.screen === "claveQr") render("clave-renew");
+    if (state.view?.screen.startsWith("clave") === true) render("clave-error");
+  }
+}
+
+type ClaveCommand = "counter_clave_without_qr" | "counter_clave_with_qr" | "counter_clave_request_sms";
+
+/** A Cl@ve Móvil step with no data: the next view arrives through the channel. */
+async function claveAction(command: ClaveCommand): Promise<void> {
+  if (state.sending) return;
+  const screen = state.view?.screen;
+  state.sending = true;
+  state.error = null;
+  render(document.activeElement?.id ?? null);
+  try {
+    await call<void>(command);
+    if (state.view?.screen === screen && state.sending) {
+      // Same screen again (e.g. another PIN sent): nothing new to render but the buttons.
+      state.sending = false;
+      render(document.activeElement?.id ?? null);
+    }
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === screen) render("clave-error");
+  }
+}
+
+/** Sends the "without QR" form; field errors come back next to their inputs. */
+async function submitIdentity(): Promise<void> {
+  if (state.sending || state.view?.screen !== "claveIdentify") return;
+  const f = state.idForm;
+  const nie = looksLikeNie(f.document);
+  // Only the contrast datum of the kind of document typed goes.
+  const form: ClaveIdentityDto = {
+    document: f.document,
+    expiryDate: !nie && !f.permanent ? f.expiryDate : "",
+    permanent: !nie && f.permanent,
+    issueDate: !nie && f.permanent ? f.issueDate : "",
+    supportNumber: nie ? f.supportNumber : "",
+  };
+  state.sending = true;
+  state.error = null;
+  state.idErrors = [];
+  render("clave-id-submit");
+  try {
+    await call<void>("counter_clave_identify", { form });
+    // The request's screen arrives through the channel.
+  } catch (e) {
+    const error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen !== "claveIdentify") return;
+    if (error.fields.length > 0) {
+      state.idErrors = error.fields;
+      const first = error.fields[0]?.field;
+      const ids: Record<string, string> = {
+        document: "clave-id-document",
+        expiryDate: "clave-id-expiry",
+        issueDate: "clave-id-issue",
+        supportNumber: "clave-id-support",
+      };
+      render((first !== undefined ? ids[first] : undefined) ?? "clave-id-document");
+    } else {
+      state.error = error;
+      render("clave-error");
+    }
+  }
+}
+
+/** Reads the SMS PIN from the input, checks it is 6 digits, sends it, clears the input. */
+async function submitSmsPin(): Promise<void> {
+  const view = state.view;
+  const input = document.getElementById("clave-pin-input");
+  if (view?.screen !== "claveSmsPin" || state.sending || !(input instanceof HTMLInputElement)) return;
+  const pin = input.value.trim();
+  if (!/^[0-9]{6}$/.test(pin)) {
+    // Not sent: a malformed PIN costs no try.
+    state.smsPinFormat = true;
+    state.error = null;
+    render("clave-pin-input");
+    return;
+  }
+  input.value = "";
+  state.sending = true;
+  state.error = null;
+  state.smsPinFormat = false;
+  render("title");
+  try {
+    await call<void>("counter_clave_submit_pin", { pin });
+    // A wrong PIN comes back as a new view (tries left); the right one ends the request.
+  } catch (e) {
+    state.error = asCommandError(e);
+    state.sending = false;
+    if (state.view?.screen === "claveSmsPin") render("clave-pin-input");
   }
 }
 
@@ -788,16 +1284,42 @@ function onView(view: CounterView): void {
     render(focused !== undefined && focused !== "" ? focused : null);
     return;
   }
+  if (view.screen !== "claveIdentify") {
+    // What the citizen typed goes as soon as the form does.
+    state.idForm = emptyIdForm();
+    state.idErrors = [];
+  }
   state.view = view;
   state.sending = false;
   state.error = null;
   state.pinProblem = null;
+  state.smsPinFormat = false;
   state.deadline =
-    view.screen === "confirmAlta" || view.screen === "claveQr"
+    view.screen === "confirmAlta" ||
+    view.screen === "claveQr" ||
+    view.screen === "claveIdentify" ||
+    view.screen === "claveNoQr" ||
+    view.screen === "claveSmsPin"
       ? new Deadline(view.expiresInSecs)
       : view.screen === "altaDone"
         ? new Deadline(view.returnInSecs)
         : null;
+  state.smsDeadline =
+    view.screen === "claveNoQr"
+      ? new Deadline(view.smsInSecs)
+      : view.screen === "claveSmsPin"
+        ? new Deadline(view.resendInSecs)
+        : null;
+  if (view.screen === previous && view.screen === "claveIdentify") {
+    // A renewed request behind the form: new time, the form and the focus stay.
+    const focused = document.activeElement?.id;
+    render(focused !== undefined && focused !== "" ? focused : null);
+    return;
+  }
+  if (view.screen === "claveSmsPin") {
+    render("clave-pin-input");
+    return;
+  }
   if (view.screen === "welcome" && previous !== undefined && previous !== "welcome" && state.info !== null) {
     // A new citizen may be next: back to the office's default language.
     state.lang = defaultLang(state.info);
