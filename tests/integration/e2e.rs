@@ -235,6 +235,120 @@ async fn drive_clave_movil(c: &Client, w: &Windows, dir: &Path) -> Result<(), Bo
     screenshot(c, "counter-clave-done.png").await?;
     c.switch_to_window(w.clerk.clone()).await?;
     wait_attr(c, "#clave-status", "data-state", "confirmed").await?;
+
+    drive_clave_without_qr(c, w, dir, &state).await
+}
+
+/// The clerk starts a request and the citizen chooses "without QR": DNI and
+/// expiry date typed on the counter (a wrong letter first, explained), the
+/// request reaches the app, which picks the counter's code among three. Then
+/// again, and this time the app does not answer: after 60 s the counter offers
+/// the PIN by SMS (read from the outbox); a wrong PIN first, then the right one.
+async fn drive_clave_without_qr(
+    c: &Client,
+    w: &Windows,
+    dir: &Path,
+    state: &Path,
+) -> Result<(), BoxError> {
+    start_without_qr(c, w).await?;
+    let code = wait_css(c, "#clave-code")
+        .await?
+        .attr("data-code")
+        .await?
+        .ok_or("no code on the counter")?;
+    let open = text_of(c, "#clave-open").await?;
+    assert!(open.contains(&code), "{open}");
+    assert!(!text_of(c, "#clave-document").await?.contains(DOC_DIGITS));
+    screenshot(c, "counter-clave-no-qr.png").await?;
+
+    // The clerk follows it, masked; the demo account is a supervisor: it may
+    // show the document (audited).
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#clave-status", "data-state", "waiting").await?;
+    assert!(!text_of(c, "#clave-document").await?.contains(DOC_DIGITS));
+    click(c, "#clave-show-document").await?;
+    wait_attr(c, "#clave-show-document", "aria-pressed", "true").await?;
+    assert!(text_of(c, "#clave-document").await?.contains(DOC));
+    click(c, "#clave-show-document").await?;
+    wait_attr(c, "#clave-show-document", "aria-pressed", "false").await?;
+
+    // The phone: three codes, the citizen picks the counter's.
+    let pending = clave_app(state, &["pending", "--wait", "20"]).await?;
+    let request = &pending["requests"][0];
+    let id = request["id"]
+        .as_str()
+        .ok_or("no pending request")?
+        .to_owned();
+    let choices = request["choices"].as_array().ok_or("no choices")?;
+    assert_eq!(choices.len(), 3);
+    assert!(choices.iter().any(|c| c.as_str() == Some(code.as_str())));
+    clave_app(state, &["confirm", &id, "--code", &code]).await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "#clave-outcome", "data-outcome", "confirmed").await?;
+    wait_attr(c, "#clave-outcome", "data-by-sms", "false").await?;
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#clave-status", "data-state", "confirmed").await?;
+
+    // Again; the phone stays silent and the SMS link opens after 60 s.
+    start_without_qr(c, w).await?;
+    let store = store::Store::open_in_dir(&dir.join("data")).await?;
+    let sent = clave_movil::sms::outbox_entries(&store).await?.len();
+    let link = c
+        .wait()
+        .at_most(Duration::from_secs(90))
+        .for_element(Locator::Css("#clave-sms-link"))
+        .await?;
+    link.click().await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveSmsPin").await?;
+    let mut pin = None;
+    for _ in 0..100 {
+        let all = clave_movil::sms::outbox_entries(&store).await?;
+        if all.len() > sent
+            && let Some(sms) = all.iter().find(|m| m.phone == PHONE_E164)
+        {
+            pin = clave_movil::sms::code_in(&sms.text);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store.close().await;
+    let pin = pin.ok_or("no PIN in the outbox")?;
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    fill(c, "#clave-pin-input", wrong).await?;
+    click(c, "#clave-pin-submit").await?;
+    wait_attr(c, "#clave-pin-error", "data-code", "CLAVE-009").await?;
+    assert!(text_of(c, "#clave-pin-error").await?.contains('2'));
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#clave-status", "data-state", "smsSent").await?;
+    wait_text(c, "#clave-tries").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    fill(c, "#clave-pin-input", &pin).await?;
+    click(c, "#clave-pin-submit").await?;
+    wait_attr(c, "#clave-outcome", "data-outcome", "confirmed").await?;
+    wait_attr(c, "#clave-outcome", "data-by-sms", "true").await?;
+    c.switch_to_window(w.clerk.clone()).await?;
+    wait_attr(c, "#clave-status", "data-state", "confirmed").await?;
+    wait_css(c, "#clave-by-sms").await?;
+    Ok(())
+}
+
+/// Clerk: a new Cl@ve Móvil request; counter: "without QR", the DNI with a
+/// wrong letter (refused next to the field), then right.
+async fn start_without_qr(c: &Client, w: &Windows) -> Result<(), BoxError> {
+    c.switch_to_window(w.clerk.clone()).await?;
+    click(c, "#clave-start").await?;
+    c.switch_to_window(w.counter.clone()).await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveQr").await?;
+    click(c, "#clave-no-qr").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveIdentify").await?;
+    fill(c, "#clave-id-document", "99999999A").await?;
+    fill(c, "#clave-id-expiry", "30/06/2031").await?;
+    click(c, "#clave-id-submit").await?;
+    wait_text(c, "#clave-id-err-document").await?;
+    assert!(text_of(c, "#clave-id-err-document").await?.contains('R'));
+    fill(c, "#clave-id-document", DOC).await?;
+    click(c, "#clave-id-submit").await?;
+    wait_attr(c, "[data-screen]", "data-screen", "claveNoQr").await?;
     Ok(())
 }
 

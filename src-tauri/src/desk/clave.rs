@@ -208,7 +208,6 @@ impl Desk {
     /// changes when the new one cannot be made.
     pub async fn counter_clave_renew(&self) -> Result<(), DeskError> {
         let link = self.clave_link()?;
-        let now = self.clock.now();
         let mut state = self.state.lock().await;
         let request = state.clave.as_ref().ok_or(DeskError::NoClaveRequest)?;
         let old = request.id.clone();
@@ -247,6 +246,7 @@ impl Desk {
             Err(e) => warn!(code = e.code(), "old Cl@ve Móvil request not cancelled"),
         }
         info!("Cl@ve Móvil counter request renewed");
+        let now = self.clock.now();
         self.refresh_clave(&mut state, now, None).await;
         Ok(())
     }
@@ -318,6 +318,8 @@ impl Desk {
             pin: None,
         });
         state.clave = Some(ClaveRequest::new(view, stage));
+        // The request's times start now, not when the citizen pressed "Continuar".
+        let now = self.clock.now();
         self.refresh_clave(&mut state, now, None).await;
         Ok(())
     }
@@ -599,7 +601,7 @@ impl Desk {
                 let document = step.document.masked();
                 match &step.pin {
                     None => {
-                        let sms_in_secs = secs(step.sms_at - now);
+                        let sms_in_secs = secs_up(step.sms_at - now);
                         shown.status = ClaveStatusDto::Waiting;
                         shown.sms_open = sms_in_secs == 0;
                         CounterView::ClaveNoQr {
@@ -630,7 +632,7 @@ impl Desk {
                                 .code()
                                 .to_owned()
                             }),
-                            resend_in_secs: secs(pin.resend_at - now),
+                            resend_in_secs: secs_up(pin.resend_at - now),
                         }
                     }
                 }
@@ -750,6 +752,12 @@ impl Desk {
             }
         }))
     }
+}
+
+/// Whole seconds, rounded up: a link shown at 0 is one the engine accepts.
+fn secs_up(d: chrono::Duration) -> u32 {
+    let ms = d.num_milliseconds().max(0);
+    u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
 }
 
 fn sms_at(view: &RequestView) -> DateTime<Utc> {

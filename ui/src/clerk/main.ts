@@ -768,8 +768,9 @@ function clavePanel(msg: Messages): HTMLElement {
       ? h(
           "p",
           { class: "big-line" },
-          h("span", { id: "clave-code" }, fmt(c.code, { code: cl.code })),
-          " · ",
+          // While the citizen types their data there is no code yet.
+          cl.code !== "" ? h("span", { id: "clave-code" }, fmt(c.code, { code: cl.code })) : null,
+          cl.code !== "" ? " · " : null,
           ...withSlot(
             c.timeLeft,
             "time",

@@ -1310,6 +1310,18 @@ function onView(view: CounterView): void {
       : view.screen === "claveSmsPin"
         ? new Deadline(view.resendInSecs)
         : null;
+  if (
+    view.screen === "claveNoQr" &&
+    previous === "claveNoQr" &&
+    document.getElementById("clave-code")?.dataset["code"] === view.code &&
+    (document.getElementById("clave-sms-link") !== null) === (state.smsDeadline?.expired() ?? false)
+  ) {
+    // The same request, and the SMS link already as it should be (the desk says it opened
+    // when this screen's own countdown has already shown it): nothing to redraw, so a
+    // tap on the link is never lost to a redraw.
+    tick();
+    return;
+  }
   if (view.screen === previous && view.screen === "claveIdentify") {
     // A renewed request behind the form: new time, the form and the focus stay.
     const focused = document.activeElement?.id;
