@@ -34,7 +34,7 @@ use crate::error::ClaveError;
 use crate::keys::ServerKeys;
 use crate::persist::{self, ActivationRow, After, AlertRow, DeviceRow, Job, Write};
 use crate::sms::{SmsGateway, SmsMessage, SmsPurpose};
-use crate::util::{new_id, random_bytes, sha256};
+use crate::util::{new_id, new_ordered_id, random_bytes, sha256};
 
 /// The service id of requests the counter (clerk) starts through the library.
 pub const COUNTER_SERVICE: &str = "@counter";
@@ -664,16 +664,20 @@ impl Engine {
         let store = self.inner.store.clone();
         let sms = self.inner.sms.clone();
         tokio::spawn(async move {
-            let citizen = match store.clave_movil_citizen(&citizen_id).await {
-                Ok(Some(c)) => c,
+            let phone = match store.clave_movil_citizen(&citizen_id).await {
+                Ok(Some(c)) => c.phone(),
                 Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let phone = match phone {
+                Ok(p) => p,
                 Err(e) => {
                     tracing::error!(code = e.code(), "SMS not sent: citizen unreadable");
                     return;
                 }
             };
             let message = SmsMessage {
-                to: citizen.phone,
+                to: phone,
                 purpose,
                 text: text(&citizen_id),
             };
@@ -803,7 +807,7 @@ impl Engine {
                 None => (None, None),
             };
             let req = AuthRequest {
-                id: new_id(random.as_ref()),
+                id: new_ordered_id(now, random.as_ref()),
                 service_id,
                 body,
                 kind,
