@@ -27,8 +27,8 @@ use crate::api::{
 use crate::config::{ApiKeyConfig, Config, KeyRole};
 use crate::domain::request::secs;
 use crate::domain::{
-    AuthRequest, DevicePublicKey, LimitKey, Limiter, NonceCache, Policy, QrPayload, QrState,
-    Reason, RequestKind, RequestStatus, SignedHeaders, SmsState, VerificationCode,
+    AuthRequest, CompletedBy, DevicePublicKey, LimitKey, Limiter, NonceCache, Policy, QrPayload,
+    QrState, Reason, RequestKind, RequestStatus, SignedHeaders, SmsState, VerificationCode,
 };
 use crate::error::ClaveError;
 use crate::keys::ServerKeys;
@@ -198,6 +198,25 @@ impl State {
             .and_then(|c| self.citizen_watch.get(c).cloned());
         if release {
             self.release(&req, now);
+            // Every authentication of a known citizen, whatever its end, is in the
+            // hash-chained audit log, not only in the requests table.
+            if let Some(citizen) = &req.citizen_id {
+                batch.writes.push(persist::audit(
+                    AuditAction::ClaveMovilRequestFinished,
+                    citizen,
+                    serde_json::json!({
+                        "request": req.id,
+                        "service": req.service_id,
+                        "body": req.body,
+                        "kind": req.kind.as_str(),
+                        "status": req.status.as_str(),
+                        "completed_by": req.completed_by.map(CompletedBy::as_str),
+                        "reason": req.reason.map(Reason::as_str),
+                        "counter": req.counter,
+                    }),
+                    now,
+                ));
+            }
         }
         batch.writes.push(Write::Request(Box::new(req)));
         let events = events.clone();

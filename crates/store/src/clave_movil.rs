@@ -210,3 +210,12 @@ pub async fn clave_movil_audit(
 ) -> Result<AuditEntry, StoreError> {
     audit::append(conn, ctx, entry).await
 }
+
+/// Appends entries in order, in the writer's transaction, moving the chain head once
+/// (the Cl@ve Móvil writer audits a whole batch at a time).
+pub async fn clave_movil_audit_many(
+    conn: &mut SqliteConnection,
+    entries: Vec<(AuditContext, NewAuditEntry)>,
+) -> Result<(), StoreError> {
+    audit::append_many(conn, entries).await.map(|_| ())
+}
