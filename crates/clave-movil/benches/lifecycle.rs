@@ -34,9 +34,8 @@ use std::time::{Duration, Instant};
 use clave_movil::client::{DeviceClient, DeviceKey, Endpoint, ServiceClient};
 use clave_movil::config::{ApiKeyConfig, KeyRole};
 use clave_movil::{Config, hash_api_key};
-use registry::alta::AltaForm;
-use registry::{Clock, OsRandom, PasswordHash, Role, Secret, SeededRandom, SystemClock, Username};
-use store::{AuditContext, IdentityMethod, NewClerk, Store};
+use registry::{OsRandom, SystemClock};
+use store::Store;
 
 const KEY: &str = "bench-service-key-0123456789abcdef";
 const OFFICE: &str = "bench-office-key-0123456789abcdef0";
@@ -252,53 +251,18 @@ async fn run(args: Args) {
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let clock = Arc::new(SystemClock);
     // Citizens (one per client).
-    let random = SeededRandom::new(1);
-    let ctx = AuditContext {
-        office_code: "O00012345".into(),
-        counter_number: 1,
-        actor: "bench".into(),
-        at: clock.now(),
-    };
-    let clerk = store
-        .create_clerk(
-            NewClerk {
-                username: Username::parse("bench").unwrap(),
-                display_name: "Bench".into(),
-                role: Role::Clerk,
-                password_hash: PasswordHash::hash(&Secret::new("una-clave-larga"), &random)
-                    .unwrap(),
-                is_demo: true,
-            },
-            &ctx,
-            &random,
-        )
-        .await
-        .unwrap();
     let documents: Vec<String> = (0..max_clients as u32)
         .map(|i| dni(10_000_000 + i))
         .collect();
-    for (i, doc) in documents.iter().enumerate() {
-        let form = AltaForm {
-            document: doc.clone(),
-            expiry_date: "2031-06-30".into(),
-            given_name: "Carga".into(),
-            first_surname: "Prueba".into(),
-            phone: format!("6{:08}", 10_000_000 + i),
-            email: "carga@example.org".into(),
-            ..AltaForm::default()
-        };
-        let data = form.validate(clock.today()).unwrap();
-        store
-            .register_alta(
-                &data,
-                IdentityMethod::ManualDocument,
-                &clerk.id,
-                &ctx,
-                &random,
-            )
-            .await
-            .unwrap();
-    }
+    let phones: Vec<String> = (0..max_clients)
+        .map(|i| format!("6{:08}", 10_000_000 + i))
+        .collect();
+    let citizens: Vec<(&str, &str, &str)> = documents
+        .iter()
+        .zip(&phones)
+        .map(|(d, p)| (d.as_str(), "2031-06-30", p.as_str()))
+        .collect();
+    clave_movil::testkit::register_citizens(&store, clock.as_ref(), &citizens).await;
 
     // The server opens the store itself.
     store.close().await;
