@@ -1,30 +1,41 @@
-//! Load generator: full Cl@ve Móvil lifecycles against the real server (HTTP on
-//! 127.0.0.1, SQLite file on disk, durable commits), at 1, 16 and 64 concurrent
-//! clients. Each client is one relying-service session plus one citizen's app:
+//! Load generator: full Cl@ve Móvil lifecycles against the real server — the
+//! `clave-movil serve` binary in its own process, HTTP on 127.0.0.1, SQLite file on
+//! disk, durable commits — at 1, 16 and 64 concurrent clients. Each client is one
+//! relying-service session plus one citizen's app, behaving as real ones do:
 //!
 //! 1. `create`  — the service creates a no-QR request (API key, DNI + contrast checked
-//!    against the store);
-//! 2. `fetch`   — the app fetches it (signed long-poll of pending requests);
-//! 3. `confirm` — the app confirms with the right code among three (signed);
-//! 4. `outcome` — the service long-polls the outcome and gets the signed answer.
+//!    against the store) while the app already waits in its signed long-poll of
+//!    pending requests;
+//! 2. `fetch`   — the app's long-poll returns the request (measured from the moment
+//!    `create` answered);
+//! 3. `confirm` — the app confirms with the right code among three (signed) while the
+//!    service already waits in its outcome long-poll;
+//! 4. `outcome` — the service's long-poll returns the signed answer (measured from the
+//!    moment `confirm` answered).
 //!
 //! ```text
 //! cargo bench -p clave-movil --bench lifecycle -- [--secs 10] [--clients 1,16,64] [--tls] [--no-durable]
 //! ```
-//! Server and load generator share this process and the machine's cores, as they would
-//! on a counter PC; memory is the whole process's.
+//! Server and load generator share the machine's cores. CPU and memory are reported
+//! for the server process alone and for both together, so the server's own cost per
+//! lifecycle is visible apart from the load generator's.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clave_movil::client::{DeviceClient, DeviceKey, Endpoint, ServiceClient};
 use clave_movil::config::{ApiKeyConfig, KeyRole};
-use clave_movil::{ClaveMovil, Config, hash_api_key};
-use registry::alta::AltaForm;
-use registry::{Clock, OsRandom, PasswordHash, Role, Secret, SeededRandom, SystemClock, Username};
-use store::{AuditContext, IdentityMethod, NewClerk, Store};
+use clave_movil::{Config, hash_api_key};
+use registry::{OsRandom, SystemClock};
+use store::Store;
 
 const KEY: &str = "bench-service-key-0123456789abcdef";
 const OFFICE: &str = "bench-office-key-0123456789abcdef0";
@@ -69,8 +80,8 @@ fn dni(n: u32) -> String {
     format!("{n:08}{}", LETTERS[(n % 23) as usize] as char)
 }
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn rss_kib(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -81,9 +92,9 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU time of this process, seconds (`/proc/self/stat`, 100 Hz ticks).
-fn cpu_secs() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
+/// User + system CPU time of a process, seconds (`/proc/PID/stat`, 100 Hz ticks).
+fn cpu_secs(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
             let after = s.rsplit_once(')')?.1;
@@ -123,41 +134,102 @@ async fn client_loop(
     let mut s = Samples::default();
     while Instant::now() < until {
         let t0 = Instant::now();
-        let req = match service.create_no_qr(&document, "2031-06-30").await {
-            Ok(r) => r,
-            Err(_) => {
+        // The app is already waiting for a request when the service creates it.
+        let (created, pending) = tokio::join!(
+            async {
+                let r = service.create_no_qr(&document, "2031-06-30").await;
+                (r, Instant::now())
+            },
+            device.pending(5)
+        );
+        let (req, t1) = match created {
+            (Ok(r), at) => (r, at),
+            (Err(_), _) => {
                 s.errors += 1;
                 continue;
             }
         };
-        let t1 = Instant::now();
-        let pending = device.pending(5).await;
+        // A long-poll that returned before the request existed is asked again.
+        let mut pending = pending;
+        let mut tries = 0;
+        while !matches!(&pending, Ok(p) if p.requests.iter().any(|r| r.id == req.id)) && tries < 3 {
+            pending = device.pending(5).await;
+            tries += 1;
+        }
         let t2 = Instant::now();
-        let ok = matches!(&pending, Ok(p) if p.requests.iter().any(|r| r.id == req.id));
-        if !ok {
+        if tries == 3 || pending.is_err() {
             s.errors += 1;
             continue;
         }
-        if device.confirm(&req.id, Some(&req.code)).await.is_err() {
-            s.errors += 1;
-            continue;
-        }
-        let t3 = Instant::now();
-        match service.wait_outcome(&req.id, 5).await {
+        // The service waits for the outcome while the citizen confirms.
+        let (confirmed, outcome) = tokio::join!(
+            async {
+                let r = device.confirm(&req.id, Some(&req.code)).await;
+                (r, Instant::now())
+            },
+            service.wait_outcome(&req.id, 5)
+        );
+        let t4 = Instant::now();
+        let t3 = match confirmed {
+            (Ok(_), at) => at,
+            (Err(_), _) => {
+                s.errors += 1;
+                continue;
+            }
+        };
+        match outcome {
             Ok(o) if o.is_final && o.signed.is_some() => {}
             _ => {
                 s.errors += 1;
                 continue;
             }
         }
-        let t4 = Instant::now();
         s.create.push(t1 - t0);
-        s.fetch.push(t2 - t1);
+        s.fetch.push(t2.saturating_duration_since(t1));
         s.confirm.push(t3 - t2);
-        s.outcome.push(t4 - t3);
+        s.outcome.push(t4.saturating_duration_since(t3));
         s.total.push(t4 - t0);
     }
     s
+}
+
+/// The server under test: `clave-movil serve` on a free loopback port.
+struct Server {
+    child: Child,
+    pid: String,
+}
+
+impl Server {
+    fn start(config: &Config, dir: &std::path::Path) -> Server {
+        let path = dir.join("clave-movil.toml");
+        std::fs::write(&path, toml::to_string(config).unwrap()).unwrap();
+        let log = std::fs::File::create(dir.join("server.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_clave-movil"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        Server { child, pid }
+    }
+
+    fn stop(mut self) {
+        // SIGTERM: the server drains and closes its store.
+        let _ = Command::new("kill").args(["-TERM", &self.pid]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn main() {
@@ -179,55 +251,24 @@ async fn run(args: Args) {
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let clock = Arc::new(SystemClock);
     // Citizens (one per client).
-    let random = SeededRandom::new(1);
-    let ctx = AuditContext {
-        office_code: "O00012345".into(),
-        counter_number: 1,
-        actor: "bench".into(),
-        at: clock.now(),
-    };
-    let clerk = store
-        .create_clerk(
-            NewClerk {
-                username: Username::parse("bench").unwrap(),
-                display_name: "Bench".into(),
-                role: Role::Clerk,
-                password_hash: PasswordHash::hash(&Secret::new("una-clave-larga"), &random)
-                    .unwrap(),
-                is_demo: true,
-            },
-            &ctx,
-            &random,
-        )
-        .await
-        .unwrap();
     let documents: Vec<String> = (0..max_clients as u32)
         .map(|i| dni(10_000_000 + i))
         .collect();
-    for (i, doc) in documents.iter().enumerate() {
-        let form = AltaForm {
-            document: doc.clone(),
-            expiry_date: "2031-06-30".into(),
-            given_name: "Carga".into(),
-            first_surname: "Prueba".into(),
-            phone: format!("6{:08}", 10_000_000 + i),
-            email: "carga@example.org".into(),
-            ..AltaForm::default()
-        };
-        let data = form.validate(clock.today()).unwrap();
-        store
-            .register_alta(
-                &data,
-                IdentityMethod::ManualDocument,
-                &clerk.id,
-                &ctx,
-                &random,
-            )
-            .await
-            .unwrap();
-    }
+    let phones: Vec<String> = (0..max_clients)
+        .map(|i| format!("6{:08}", 10_000_000 + i))
+        .collect();
+    let citizens: Vec<(&str, &str, &str)> = documents
+        .iter()
+        .zip(&phones)
+        .map(|(d, p)| (d.as_str(), "2031-06-30", p.as_str()))
+        .collect();
+    clave_movil::testkit::register_citizens(&store, clock.as_ref(), &citizens).await;
+
+    // The server opens the store itself.
+    store.close().await;
 
     let mut config = Config::loopback(dir.path().to_path_buf());
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     config.tls = args.tls;
     config.durable = args.durable;
     config.api_keys = vec![
@@ -249,15 +290,36 @@ async fn run(args: Args) {
     config.limits.document_burst = u32::MAX / 2;
     config.limits.document_per_hour = u32::MAX / 2;
     config.policy.max_pending_per_service = 1000;
-    let running = ClaveMovil::start(config, store.clone(), clock.clone(), Arc::new(OsRandom))
-        .await
-        .unwrap();
-    let ep = match &running.tls_pin {
-        Some(pin) => Endpoint::pinned(&running.base_url, pin).unwrap(),
-        None => Endpoint::plain(&running.base_url).unwrap(),
+    // The certificate the server will load, made here so the clients know its pin.
+    let pin = args.tls.then(|| {
+        clave_movil::tls::TlsMaterial::load_or_create(dir.path(), &[], &OsRandom)
+            .unwrap()
+            .pin
+    });
+    let base = format!(
+        "{}://{}",
+        if args.tls { "https" } else { "http" },
+        config.listen
+    );
+    let server = Server::start(&config, dir.path());
+    let ep = match &pin {
+        Some(pin) => Endpoint::pinned(&base, pin).unwrap(),
+        None => Endpoint::plain(&base).unwrap(),
     };
+    let ready_by = Instant::now() + Duration::from_secs(30);
+    while ep
+        .raw(hyper::Method::GET, "/healthz", &[], Vec::new())
+        .await
+        .is_err()
+    {
+        if Instant::now() > ready_by {
+            let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+            panic!("the server did not start:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let office = ServiceClient::new(ep.clone(), OFFICE);
-    let mut pairs = Vec::new();
+    let mut devices = Vec::new();
     for doc in &documents {
         let qr = office.activation_qr(doc).await.unwrap();
         let mut device = DeviceClient::new(
@@ -267,9 +329,9 @@ async fn run(args: Args) {
             Arc::new(OsRandom),
         );
         device.activate_with_qr(&qr.payload).await.unwrap();
-        pairs.push((doc.clone(), device));
+        devices.push(device);
     }
-    let rss_start = rss_kib("VmRSS:");
+    let rss_start = rss_kib(&server.pid, "VmRSS:");
     println!(
         "\nCl@ve Móvil lifecycles — {} on 127.0.0.1, SQLite on disk ({}), {} cores, {} s per level\n",
         if args.tls { "HTTPS (TLS 1.3)" } else { "HTTP" },
@@ -284,83 +346,71 @@ async fn run(args: Args) {
         args.secs
     );
     println!(
-        "| clients | lifecycles/s | create p50/p99 ms | fetch p50/p99 ms | confirm p50/p99 ms | outcome p50/p99 ms | lifecycle p50/p99 ms | CPU µs/lifecycle | errors | RSS MiB |"
+        "| clients | lifecycles/s | create p50/p99 ms | fetch p50/p99 ms | confirm p50/p99 ms | outcome p50/p99 ms | lifecycle p50/p99 ms | server CPU µs/lifecycle | all CPU µs/lifecycle | errors | server RSS MiB |"
     );
-    println!("|---:|---:|---|---|---|---|---|---:|---:|---:|");
-    let mut devices: Vec<Option<DeviceClient>> = pairs.iter_mut().map(|_| None).collect();
-    for (slot, (_, d)) in devices.iter_mut().zip(pairs.drain(..)) {
-        *slot = Some(d);
-    }
-    let devices: Vec<Arc<DeviceClient>> =
-        devices.into_iter().map(|d| Arc::new(d.unwrap())).collect();
+    println!("|---:|---:|---|---|---|---|---|---:|---:|---:|---:|");
     for &n in &args.clients {
-        // Warm-up: one second.
-        let warm_until = Instant::now() + Duration::from_secs(1);
-        let mut tasks = Vec::new();
-        for i in 0..n {
-            let service = ServiceClient::new(ep.clone(), KEY);
-            let device = devices[i].clone();
-            let doc = documents[i].clone();
-            tasks.push(tokio::spawn(async move {
-                client_loop(service, clone_device(&device), doc, warm_until).await
-            }));
+        // One second of warm-up, then the measured run.
+        for measured in [false, true] {
+            let started = Instant::now();
+            let (server_cpu0, own_cpu0) = (cpu_secs(&server.pid), cpu_secs("self"));
+            let until = started
+                + if measured {
+                    Duration::from_secs(args.secs)
+                } else {
+                    Duration::from_secs(1)
+                };
+            let mut tasks = Vec::new();
+            for i in 0..n {
+                let service = ServiceClient::new(ep.clone(), KEY);
+                let device = clone_device(&devices[i]);
+                let doc = documents[i].clone();
+                tasks.push(tokio::spawn(client_loop(service, device, doc, until)));
+            }
+            let mut all = Samples::default();
+            for t in tasks {
+                let s = t.await.unwrap();
+                all.create.extend(s.create);
+                all.fetch.extend(s.fetch);
+                all.confirm.extend(s.confirm);
+                all.outcome.extend(s.outcome);
+                all.total.extend(s.total);
+                all.errors += s.errors;
+            }
+            if !measured {
+                continue;
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let server_cpu = cpu_secs(&server.pid) - server_cpu0;
+            let all_cpu = server_cpu + cpu_secs("self") - own_cpu0;
+            let done = all.total.len().max(1) as f64;
+            println!(
+                "| {n} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {:.0} | {} | {:.1} |",
+                all.total.len() as f64 / elapsed,
+                pct(&mut all.create, 0.5),
+                pct(&mut all.create, 0.99),
+                pct(&mut all.fetch, 0.5),
+                pct(&mut all.fetch, 0.99),
+                pct(&mut all.confirm, 0.5),
+                pct(&mut all.confirm, 0.99),
+                pct(&mut all.outcome, 0.5),
+                pct(&mut all.outcome, 0.99),
+                pct(&mut all.total, 0.5),
+                pct(&mut all.total, 0.99),
+                server_cpu * 1e6 / done,
+                all_cpu * 1e6 / done,
+                all.errors,
+                rss_kib(&server.pid, "VmRSS:") as f64 / 1024.0,
+            );
         }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        let started = Instant::now();
-        let cpu0 = cpu_secs();
-        let until = started + Duration::from_secs(args.secs);
-        let mut tasks = Vec::new();
-        for i in 0..n {
-            let service = ServiceClient::new(ep.clone(), KEY);
-            let device = devices[i].clone();
-            let doc = documents[i].clone();
-            tasks.push(tokio::spawn(async move {
-                client_loop(service, clone_device(&device), doc, until).await
-            }));
-        }
-        let mut all = Samples::default();
-        for t in tasks {
-            let s = t.await.unwrap();
-            all.create.extend(s.create);
-            all.fetch.extend(s.fetch);
-            all.confirm.extend(s.confirm);
-            all.outcome.extend(s.outcome);
-            all.total.extend(s.total);
-            all.errors += s.errors;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let cpu = cpu_secs() - cpu0;
-        let done = all.total.len();
-        println!(
-            "| {n} | {:.0} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {} | {:.1} |",
-            done as f64 / elapsed,
-            pct(&mut all.create, 0.5),
-            pct(&mut all.create, 0.99),
-            pct(&mut all.fetch, 0.5),
-            pct(&mut all.fetch, 0.99),
-            pct(&mut all.confirm, 0.5),
-            pct(&mut all.confirm, 0.99),
-            pct(&mut all.outcome, 0.5),
-            pct(&mut all.outcome, 0.99),
-            pct(&mut all.total, 0.5),
-            pct(&mut all.total, 0.99),
-            cpu * 1e6 / done.max(1) as f64,
-            all.errors,
-            rss_kib("VmRSS:") as f64 / 1024.0,
-        );
     }
-    let stats = running.engine().stats();
     println!(
-        "\nmemory: RSS at start {:.1} MiB, peak (VmHWM) {:.1} MiB; engine: {} requests in memory, {} nonces",
+        "\nserver memory: RSS {:.1} MiB after start-up, peak (VmHWM) {:.1} MiB; load generator peak {:.1} MiB",
         rss_start as f64 / 1024.0,
-        rss_kib("VmHWM:") as f64 / 1024.0,
-        stats.requests_in_memory,
-        stats.nonces
+        rss_kib(&server.pid, "VmHWM:") as f64 / 1024.0,
+        rss_kib("self", "VmHWM:") as f64 / 1024.0,
     );
-    running.shutdown().await;
-    store.close().await;
+    server.stop();
 }
 
 /// A second handle on the same device (same key, same id): the key file is the device.

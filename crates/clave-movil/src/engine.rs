@@ -27,14 +27,14 @@ use crate::api::{
 use crate::config::{ApiKeyConfig, Config, KeyRole};
 use crate::domain::request::secs;
 use crate::domain::{
-    AuthRequest, DevicePublicKey, LimitKey, Limiter, NonceCache, Policy, QrPayload, QrState,
-    Reason, RequestKind, RequestStatus, SignedHeaders, SmsState, VerificationCode,
+    AuthRequest, CompletedBy, DevicePublicKey, LimitKey, Limiter, NonceCache, Policy, QrPayload,
+    QrState, Reason, RequestKind, RequestStatus, SignedHeaders, SmsState, VerificationCode,
 };
 use crate::error::ClaveError;
 use crate::keys::ServerKeys;
 use crate::persist::{self, ActivationRow, After, AlertRow, DeviceRow, Job, Write};
 use crate::sms::{SmsGateway, SmsMessage, SmsPurpose};
-use crate::util::{new_id, random_bytes, sha256};
+use crate::util::{new_id, new_ordered_id, random_bytes, sha256};
 
 /// The service id of requests the counter (clerk) starts through the library.
 pub const COUNTER_SERVICE: &str = "@counter";
@@ -198,6 +198,25 @@ impl State {
             .and_then(|c| self.citizen_watch.get(c).cloned());
         if release {
             self.release(&req, now);
+            // Every authentication of a known citizen, whatever its end, is in the
+            // hash-chained audit log, not only in the requests table.
+            if let Some(citizen) = &req.citizen_id {
+                batch.writes.push(persist::audit(
+                    AuditAction::ClaveMovilRequestFinished,
+                    citizen,
+                    serde_json::json!({
+                        "request": req.id,
+                        "service": req.service_id,
+                        "body": req.body,
+                        "kind": req.kind.as_str(),
+                        "status": req.status.as_str(),
+                        "completed_by": req.completed_by.map(CompletedBy::as_str),
+                        "reason": req.reason.map(Reason::as_str),
+                        "counter": req.counter,
+                    }),
+                    now,
+                ));
+            }
         }
         batch.writes.push(Write::Request(Box::new(req)));
         let events = events.clone();
@@ -664,16 +683,20 @@ impl Engine {
         let store = self.inner.store.clone();
         let sms = self.inner.sms.clone();
         tokio::spawn(async move {
-            let citizen = match store.clave_movil_citizen(&citizen_id).await {
-                Ok(Some(c)) => c,
+            let phone = match store.clave_movil_citizen(&citizen_id).await {
+                Ok(Some(c)) => c.phone(),
                 Ok(None) => return,
+                Err(e) => Err(e),
+            };
+            let phone = match phone {
+                Ok(p) => p,
                 Err(e) => {
                     tracing::error!(code = e.code(), "SMS not sent: citizen unreadable");
                     return;
                 }
             };
             let message = SmsMessage {
-                to: citizen.phone,
+                to: phone,
                 purpose,
                 text: text(&citizen_id),
             };
@@ -803,7 +826,7 @@ impl Engine {
                 None => (None, None),
             };
             let req = AuthRequest {
-                id: new_id(random.as_ref()),
+                id: new_ordered_id(now, random.as_ref()),
                 service_id,
                 body,
                 kind,

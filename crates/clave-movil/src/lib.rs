@@ -31,6 +31,8 @@ pub mod net;
 mod persist;
 pub mod server;
 pub mod sms;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tls;
 mod util;
 

@@ -143,6 +143,7 @@ async fn commit(
     let mut requests: Vec<Box<AuthRequest>> = Vec::new();
     let mut request_at: HashMap<String, usize> = HashMap::new();
     let mut others: Vec<Write> = Vec::new();
+    let mut audits: Vec<(AuditContext, NewAuditEntry)> = Vec::new();
     for job in jobs.iter_mut() {
         for write in job.writes.drain(..) {
             match write {
@@ -167,6 +168,15 @@ async fn commit(
                         requests.push(r);
                     }
                 },
+                Write::Audit { entry, at } => audits.push((
+                    AuditContext {
+                        office_code: origin.office_code.clone(),
+                        counter_number: origin.counter_number,
+                        actor: "clave-movil".into(),
+                        at,
+                    },
+                    entry,
+                )),
                 other => others.push(other),
             }
         }
@@ -283,18 +293,10 @@ async fn commit(
                 .execute(&mut *tx)
                 .await?;
             }
-            Write::Audit { entry, at } => {
-                let ctx = AuditContext {
-                    office_code: origin.office_code.clone(),
-                    counter_number: origin.counter_number,
-                    actor: "clave-movil".into(),
-                    at,
-                };
-                store::clave_movil_audit(&mut tx, &ctx, entry).await?;
-            }
-            Write::Request(_) | Write::Device(_) | Write::Activation(_) => {}
+            Write::Request(_) | Write::Device(_) | Write::Activation(_) | Write::Audit { .. } => {}
         }
     }
+    store::clave_movil_audit_many(&mut tx, audits).await?;
     tx.commit().await?;
     Ok(())
 }

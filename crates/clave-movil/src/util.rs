@@ -17,6 +17,18 @@ pub fn new_id(random: &dyn Random) -> String {
         .to_string()
 }
 
+/// A fresh id in the UUID v7 layout: milliseconds since the epoch from the injected
+/// clock, then 74 random bits. Ids made in order sort in order, so inserts land at the
+/// end of the primary-key index instead of on a random page each (one dirty page per
+/// commit instead of one per row). Ids are names, not secrets: every call that takes
+/// one is authenticated and checked against its owner.
+pub fn new_ordered_id(now: chrono::DateTime<chrono::Utc>, random: &dyn Random) -> String {
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random_bytes(random))
+        .into_uuid()
+        .to_string()
+}
+
 /// `n` random bytes.
 pub fn random_bytes<const N: usize>(random: &dyn Random) -> [u8; N] {
     let mut bytes = [0u8; N];
@@ -79,6 +91,13 @@ mod tests {
         let id = new_id(&r);
         assert_eq!(id.len(), 36);
         assert_ne!(id, new_id(&r));
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let a = new_ordered_id(t0, &r);
+        let b = new_ordered_id(t0 + chrono::Duration::milliseconds(1), &r);
+        let c = new_ordered_id(t0 + chrono::Duration::seconds(3600), &r);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 7);
+        assert_ne!(a, new_ordered_id(t0, &r));
         let t: [u8; 16] = random_bytes(&r);
         assert_eq!(unb64(&b64(&t)).unwrap(), t.to_vec());
         assert!(unb64("***").is_none());

@@ -27,6 +27,10 @@ pub enum AuditAction {
     DeviceBlocked,
     /// The counter showed a single-use Cl@ve Móvil activation QR for the citizen.
     DeviceActivationQrIssued,
+    /// A Cl@ve Móvil request naming the citizen ended: confirmed or rejected (in the
+    /// app or by SMS PIN), expired, or cancelled. The detail says which, for whom
+    /// (requesting body) and how — never the code, PIN or phone.
+    ClaveMovilRequestFinished,
     CitizenLookedUp,
     /// The "show" toggle of "My data in Cl@ve" revealed unmasked data.
     CitizenDataShown,
@@ -62,6 +66,7 @@ string_enum!(AuditAction, "audit_action", {
     DeviceDeactivated => "device_deactivated",
     DeviceBlocked => "device_blocked",
     DeviceActivationQrIssued => "device_activation_qr_issued",
+    ClaveMovilRequestFinished => "clave_movil_request_finished",
     CitizenLookedUp => "citizen_looked_up",
     CitizenDataShown => "citizen_data_shown",
     ReceiptIssued => "receipt_issued",

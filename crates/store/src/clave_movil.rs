@@ -20,11 +20,32 @@ use registry::{
 
 /// A citizen as the Cl@ve Móvil endpoint sees one: an id, the document and
 /// the phone that receives SMS codes. Only active (not renounced) accounts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClaveMovilCitizen {
     pub id: String,
     pub document: DocumentNumber,
-    pub phone: PhoneNumber,
+    /// As stored (E.164, validated when written). Parsed only when an SMS is
+    /// sent: every no-QR request looks a citizen up, few send an SMS, and the
+    /// phone-number parser is most of a lookup's cost.
+    phone_e164: String,
+}
+
+impl ClaveMovilCitizen {
+    /// The phone that receives SMS codes.
+    pub fn phone(&self) -> Result<PhoneNumber, StoreError> {
+        PhoneNumber::parse(&self.phone_e164)
+            .map_err(|_| StoreError::Corrupt("citizen phone".into()))
+    }
+}
+
+impl std::fmt::Debug for ClaveMovilCitizen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The document's Debug is masked; the phone is left out.
+        f.debug_struct("ClaveMovilCitizen")
+            .field("id", &self.id)
+            .field("document", &self.document)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Contrast datum as typed by the citizen on the no-QR path: a date for a DNI
@@ -72,13 +93,11 @@ impl From<&ContrastData> for TypedContrast {
 
 fn citizen_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ClaveMovilCitizen, StoreError> {
     let document: String = row.try_get("document_number")?;
-    let phone: String = row.try_get("phone_e164")?;
     Ok(ClaveMovilCitizen {
         id: row.try_get("id")?,
         document: DocumentNumber::parse(&document)
             .map_err(|_| StoreError::Corrupt("citizen document".into()))?,
-        phone: PhoneNumber::parse(&phone)
-            .map_err(|_| StoreError::Corrupt("citizen phone".into()))?,
+        phone_e164: row.try_get("phone_e164")?,
     })
 }
 
@@ -190,4 +209,13 @@ pub async fn clave_movil_audit(
     entry: NewAuditEntry,
 ) -> Result<AuditEntry, StoreError> {
     audit::append(conn, ctx, entry).await
+}
+
+/// Appends entries in order, in the writer's transaction, moving the chain head once
+/// (the Cl@ve Móvil writer audits a whole batch at a time).
+pub async fn clave_movil_audit_many(
+    conn: &mut SqliteConnection,
+    entries: Vec<(AuditContext, NewAuditEntry)>,
+) -> Result<(), StoreError> {
+    audit::append_many(conn, entries).await.map(|_| ())
 }

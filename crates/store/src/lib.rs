@@ -23,7 +23,9 @@ pub use audit::{
     AuditContext, AuditEntry, AuditProblem, AuditProblemKind, AuditReport, NewAuditEntry,
 };
 pub use citizens::{CitizenSummary, IdentityMethod, Registration};
-pub use clave_movil::{ClaveMovilCitizen, ClaveMovilWriter, TypedContrast, clave_movil_audit};
+pub use clave_movil::{
+    ClaveMovilCitizen, ClaveMovilWriter, TypedContrast, clave_movil_audit, clave_movil_audit_many,
+};
 pub use clerks::{ClerkRecord, NewClerk};
 
 /// Errors of the storage layer, each with a stable code.

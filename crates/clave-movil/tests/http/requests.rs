@@ -288,3 +288,85 @@ async fn counter_requests_and_events_for_the_desktop_app() {
         Some("CM-REQ-001")
     );
 }
+
+#[tokio::test]
+async fn every_finished_request_for_a_citizen_is_in_the_audit_chain() {
+    let h = Harness::start().await;
+    let device = h.activated(ANA.0).await;
+    // Confirmed in the app (no QR), superseded, rejected (QR), expired; and one for
+    // nobody in particular (a QR request never scanned), which names no citizen.
+    let confirmed = h.service.create_no_qr(ANA.0, ANA.1).await.unwrap();
+    device
+        .confirm(&confirmed.id, Some(&confirmed.code))
+        .await
+        .unwrap();
+    let superseded = h.service.create_no_qr(ANA.0, ANA.1).await.unwrap();
+    let qr = h.other.create_qr(None).await.unwrap();
+    let frame = h.other.qr_frame(&qr.id).await.unwrap();
+    device.scan(&frame.payload).await.unwrap();
+    device.reject(&qr.id).await.unwrap();
+    let expired = h.service.create_no_qr(ANA.0, ANA.1).await.unwrap();
+    let nobody = h.service.create_qr(None).await.unwrap();
+    h.service.cancel(&nobody.id).await.unwrap();
+    h.advance(300);
+    h.sweep();
+    assert_eq!(
+        h.service
+            .wait_outcome(&expired.id, 1)
+            .await
+            .unwrap()
+            .request
+            .status,
+        RequestStatus::Expired
+    );
+
+    let entries: Vec<_> = h
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "clave_movil_request_finished")
+        .collect();
+    let detail = |id: &str| -> serde_json::Value {
+        let e = entries
+            .iter()
+            .find(|e| e.detail.contains(id))
+            .unwrap_or_else(|| panic!("no audit entry for request {id}"));
+        assert!(e.citizen_id.is_some());
+        assert_eq!(e.actor, "clave-movil");
+        serde_json::from_str(&e.detail).unwrap()
+    };
+    let c = detail(&confirmed.id);
+    assert_eq!(c["status"], "confirmed");
+    assert_eq!(c["completed_by"], "device");
+    assert_eq!(c["kind"], "no_qr");
+    assert_eq!(c["body"], BODY);
+    assert_eq!(detail(&superseded.id)["reason"], "superseded");
+    let r = detail(&qr.id);
+    assert_eq!(
+        (r["status"].as_str(), r["kind"].as_str()),
+        (Some("rejected"), Some("qr"))
+    );
+    assert_eq!(r["body"], OTHER_BODY);
+    assert_eq!(detail(&expired.id)["status"], "expired");
+    assert_eq!(
+        entries.len(),
+        4,
+        "one entry per finished request, none for nobody"
+    );
+    assert!(!entries.iter().any(|e| e.detail.contains(&nobody.id)));
+    // Nothing a person typed or received is in the detail.
+    for e in &entries {
+        assert!(!e.detail.contains(ANA.0) && !e.detail.contains(ANA.2));
+        let detail: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&e.detail).unwrap();
+        let keys: Vec<&String> = detail
+            .keys()
+            .filter(|k| ["code", "pin", "phone", "document", "decoys"].contains(&k.as_str()))
+            .collect();
+        assert!(keys.is_empty(), "{keys:?} in the audit detail");
+    }
+    // Batched appends keep the chain intact.
+    assert!(h.store.verify_audit().await.unwrap().intact());
+}
