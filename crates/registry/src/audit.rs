@@ -120,7 +120,7 @@ mod tests {
             // serde uses the same names.
             assert_eq!(serde_json::to_string(a).unwrap(), format!("\"{name}\""));
         }
-        assert_eq!(AuditAction::ALL.len(), 28);
+        assert_eq!(AuditAction::ALL.len(), 29);
         assert_eq!(
             AuditAction::parse("AltaCompleted").unwrap_err().code(),
             "VAL-001"
@@ -131,6 +131,7 @@ mod tests {
     fn citizen_events() {
         assert!(AuditAction::AltaCompleted.concerns_citizen());
         assert!(AuditAction::CitizenDataShown.concerns_citizen());
+        assert!(AuditAction::ClaveMovilRequestFinished.concerns_citizen());
         assert!(!AuditAction::ClerkLogin.concerns_citizen());
         assert!(!AuditAction::AuditVerified.concerns_citizen());
     }
