@@ -16,7 +16,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use registry::{AuditAction, Clock, DocumentNumber, Random, Secret};
 use serde_json::json;
-use store::{Store, TypedContrast};
+use store::{ClaveMovilCitizen, Store, TypedContrast};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::api::{
@@ -707,6 +707,29 @@ impl Engine {
         });
     }
 
+    /// The citizen whose document and contrast datum a caller typed (no-QR request,
+    /// SMS activation), counted against the document's lookup limit, with the document's
+    /// keyed subject. `None` for a wrong or unknown combination alike.
+    async fn lookup_typed(
+        &self,
+        doc: &DocumentNumber,
+        typed: &TypedContrast,
+    ) -> Result<([u8; 16], Option<ClaveMovilCitizen>), ClaveError> {
+        let subject = self.inner.keys.subject(doc);
+        let limits = &self.inner.config.limits;
+        self.attempt(
+            LimitKey::Document(subject),
+            limits.document_burst,
+            limits.document_per_hour,
+        )?;
+        let citizen = self
+            .inner
+            .store
+            .clave_movil_citizen_checked(doc, typed)
+            .await?;
+        Ok((subject, citizen))
+    }
+
     // ------------------------------------------------------------ services
 
     /// The caller of a service endpoint, from `Authorization: Bearer <key>`.
@@ -753,19 +776,7 @@ impl Engine {
                     });
                 };
                 let (doc, typed) = parse_identity(document, contrast)?;
-                let subject = self.inner.keys.subject(&doc);
-                let limits = self.inner.config.limits.clone();
-                self.attempt(
-                    LimitKey::Document(subject),
-                    limits.document_burst,
-                    limits.document_per_hour,
-                )?;
-                let citizen = self
-                    .inner
-                    .store
-                    .clave_movil_citizen_checked(&doc, &typed)
-                    .await?;
-                Some((subject, citizen))
+                Some(self.lookup_typed(&doc, &typed).await?)
             }
         };
         self.create(key.id.clone(), key.body.clone(), input.kind, counter, found)
@@ -794,7 +805,7 @@ impl Engine {
         body: String,
         kind: RequestKind,
         counter: u16,
-        found: Option<([u8; 16], Option<store::ClaveMovilCitizen>)>,
+        found: Option<([u8; 16], Option<ClaveMovilCitizen>)>,
     ) -> Result<RequestView, ClaveError> {
         let random = self.inner.random.clone();
         let policy = self.policy().clone();
@@ -1172,7 +1183,7 @@ impl Engine {
         input: StartActivation,
     ) -> Result<ActivationStarted, ClaveError> {
         let (doc, typed) = parse_identity(&input.document, &input.contrast)?;
-        let limits = self.inner.config.limits.clone();
+        let limits = &self.inner.config.limits;
         if let Some(ip) = ip {
             self.attempt(
                 LimitKey::Ip(ip),
@@ -1180,17 +1191,7 @@ impl Engine {
                 limits.address_per_hour,
             )?;
         }
-        let subject = self.inner.keys.subject(&doc);
-        self.attempt(
-            LimitKey::Document(subject),
-            limits.document_burst,
-            limits.document_per_hour,
-        )?;
-        let citizen = self
-            .inner
-            .store
-            .clave_movil_citizen_checked(&doc, &typed)
-            .await?;
+        let (subject, citizen) = self.lookup_typed(&doc, &typed).await?;
         let now = self.now();
         self.reserve_sms(Some(subject), now)?;
         let code = self.inner.random.random_digits(6);
