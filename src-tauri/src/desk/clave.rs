@@ -239,12 +239,7 @@ impl Desk {
             _ => Stage::Qr { scanned: false },
         };
         state.clave = Some(ClaveRequest::new(view, stage));
-        // The old one is over (a new no-QR request for the same citizen has
-        // already replaced it: then it is no longer pending, which is fine).
-        match link.engine.cancel_counter_request(&old).await {
-            Ok(_) | Err(ClaveError::NotPending { .. } | ClaveError::RequestNotFound) => {}
-            Err(e) => warn!(code = e.code(), "old Cl@ve Móvil request not cancelled"),
-        }
+        cancel_replaced(link, &old).await;
         info!("Cl@ve Móvil counter request renewed");
         let now = self.clock.now();
         self.refresh_clave(&mut state, now, None).await;
@@ -302,11 +297,7 @@ impl Desk {
                 contrast.expose(),
             )
             .await?;
-        let qr = request.id.clone();
-        match link.engine.cancel_counter_request(&qr).await {
-            Ok(_) | Err(ClaveError::NotPending { .. } | ClaveError::RequestNotFound) => {}
-            Err(e) => warn!(code = e.code(), "QR request behind the form not cancelled"),
-        }
+        cancel_replaced(link, &request.id).await;
         info!(
             counter = view.counter,
             "Cl@ve Móvil counter request sent without QR"
@@ -504,20 +495,9 @@ impl Desk {
             {
                 *s = scanned;
             }
-        } else if update.is_none() {
-            // No frame to draw: check it has not ended unseen (a missed event).
-            match link.engine.counter_request(&request.id).await {
-                Ok(view) if view.status.is_final() => {
-                    self.clave_ended(state, view.status, by_sms(&view), now);
-                    return;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(code = e.code(), "Cl@ve Móvil request lost");
-                    self.clave_ended(state, RequestStatus::Cancelled, false, now);
-                    return;
-                }
-            }
+        } else if update.is_none() && self.clave_check_end(state, now).await {
+            // No frame to draw: it had ended unseen (a missed event).
+            return;
         }
         let Some(request) = state.clave.as_ref() else {
             return;
@@ -538,11 +518,19 @@ impl Desk {
     }
 
     /// The request left the desk's sight (the QR can no longer be drawn, the
-    /// PIN check says it is over): the engine — or its database, once the
-    /// engine has forgotten it — says how it ended.
+    /// PIN check says it is over): the engine says how it ended.
     async fn clave_stored_end(&self, state: &mut DeskState, now: DateTime<Utc>) {
+        if !self.clave_check_end(state, now).await {
+            warn!("Cl@ve Móvil request still pending but not drawable");
+        }
+    }
+
+    /// Asks the engine — or its database, once the engine has forgotten the
+    /// request — whether the request in progress is over, and if so shows how
+    /// it ended. `false` while it is still pending.
+    async fn clave_check_end(&self, state: &mut DeskState, now: DateTime<Utc>) -> bool {
         let (Some(link), Some(request)) = (self.clave.as_ref(), state.clave.as_ref()) else {
-            return;
+            return false;
         };
         match link.engine.counter_request(&request.id).await {
             Ok(view) if view.status.is_final() => {
@@ -552,12 +540,13 @@ impl Desk {
                 link.engine.sweep();
                 self.clave_ended(state, RequestStatus::Expired, false, now);
             }
-            Ok(_) => warn!("Cl@ve Móvil request still pending but not drawable"),
+            Ok(_) => return false,
             Err(e) => {
                 warn!(code = e.code(), "Cl@ve Móvil request lost");
                 self.clave_ended(state, RequestStatus::Cancelled, false, now);
             }
         }
+        true
     }
 
     fn clave_counter_view(
@@ -758,6 +747,18 @@ impl Desk {
 fn secs_up(d: chrono::Duration) -> u32 {
     let ms = d.num_milliseconds().max(0);
     u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
+}
+
+/// The request a new one replaces is over: cancelled, unless it already ended (a new
+/// no-QR request for the same citizen supersedes the previous one by itself).
+async fn cancel_replaced(link: &ClaveLink, id: &str) {
+    match link.engine.cancel_counter_request(id).await {
+        Ok(_) | Err(ClaveError::NotPending { .. } | ClaveError::RequestNotFound) => {}
+        Err(e) => warn!(
+            code = e.code(),
+            "replaced Cl@ve Móvil request not cancelled"
+        ),
+    }
 }
 
 fn sms_at(view: &RequestView) -> DateTime<Utc> {
