@@ -830,11 +830,28 @@ async function toggleClaveDocument(): Promise<void> {
     focusById("clave-show-document");
     return;
   }
+  await claveCommand(async () => {
+    cl.revealed = await api.claveShowDocument();
+  }, () => "clave-show-document");
+}
+
+function refreshClave(): void {
+  swap("clave-panel", clavePanel(m()));
+}
+
+/**
+ * Runs one Cl@ve Móvil command with the panel's buttons disabled, shows its error in the
+ * panel (unless it was a session error the console handles), redraws the panel and
+ * moves focus to the element `focusAfter` names.
+ */
+async function claveCommand(run: () => Promise<void>, focusAfter: () => string): Promise<void> {
+  const cl = state.clave;
+  if (cl.busy) return;
   cl.busy = true;
   cl.error = null;
   refreshClave();
   try {
-    cl.revealed = await api.claveShowDocument();
+    await run();
   } catch (e) {
     const error = asCommandError(e);
     if (handleGlobalError(error)) return;
@@ -843,47 +860,15 @@ async function toggleClaveDocument(): Promise<void> {
     cl.busy = false;
   }
   refreshClave();
-  focusById("clave-show-document");
-}
-
-function refreshClave(): void {
-  swap("clave-panel", clavePanel(m()));
+  focusById(focusAfter());
 }
 
 async function startClave(): Promise<void> {
-  if (state.clave.busy) return;
-  state.clave.busy = true;
-  state.clave.error = null;
-  refreshClave();
-  try {
-    await api.claveStart();
-  } catch (e) {
-    const error = asCommandError(e);
-    if (handleGlobalError(error)) return;
-    state.clave.error = error;
-  } finally {
-    state.clave.busy = false;
-  }
-  refreshClave();
-  focusById(claveOpen() ? "clave-cancel" : "clave-start");
+  await claveCommand(api.claveStart, () => (claveOpen() ? "clave-cancel" : "clave-start"));
 }
 
 async function cancelClave(): Promise<void> {
-  if (state.clave.busy) return;
-  state.clave.busy = true;
-  state.clave.error = null;
-  refreshClave();
-  try {
-    await api.claveCancel();
-  } catch (e) {
-    const error = asCommandError(e);
-    if (handleGlobalError(error)) return;
-    state.clave.error = error;
-  } finally {
-    state.clave.busy = false;
-  }
-  refreshClave();
-  focusById("clave-start");
+  await claveCommand(api.claveCancel, () => "clave-start");
 }
 
 function onClaveEvent(event: Extract<ClerkEvent, { kind: "clave" }>): void {

@@ -1096,19 +1096,34 @@ function tick(): void {
 // ---------------------------------------------------------------------------------------
 // Actions
 
-async function answer(command: "counter_confirm" | "counter_reject" | "counter_extend"): Promise<void> {
-  if (state.sending) return;
+/**
+ * Sends a command whose result arrives through the channel as the next view. The buttons
+ * are disabled meanwhile (focus moves to `focus`, or stays with `undefined`); if it
+ * fails, the error is shown, focused on `errorFocus`, when the counter is still on a
+ * screen `stillThere` accepts.
+ */
+async function send(
+  command: string,
+  args: Record<string, unknown> | undefined,
+  stillThere: (screen: string | undefined) => boolean,
+  errorFocus: string,
+  focus: string | undefined = "title",
+): Promise<void> {
   state.sending = true;
   state.error = null;
-  render("title");
+  if (focus !== undefined) render(focus);
   try {
-    await call<void>(command);
-    // The next view arrives through the channel.
+    await call<void>(command, args);
   } catch (e) {
     state.error = asCommandError(e);
     state.sending = false;
-    if (state.view?.screen === "confirmAlta") render("counter-error");
+    if (stillThere(state.view?.screen)) render(errorFocus);
   }
+}
+
+async function answer(command: "counter_confirm" | "counter_reject" | "counter_extend"): Promise<void> {
+  if (state.sending) return;
+  await send(command, undefined, (s) => s === "confirmAlta", "counter-error");
 }
 
 /** Reads the PIN from the input, checks its format, sends it and clears the input. */
@@ -1127,33 +1142,16 @@ async function submitPin(): Promise<void> {
   }
   const pin = input.value;
   input.value = "";
-  state.sending = true;
-  state.error = null;
   state.pinProblem = null;
-  render("title");
-  try {
-    await call<void>("counter_submit_pin", { pin });
-    // The next view (checking, verified, wrong PIN, blocked) arrives through the channel.
-  } catch (e) {
-    state.error = asCommandError(e);
-    state.sending = false;
-    if (state.view?.screen === "enterPin") render("pin-input");
-  }
+  // The next view (checking, verified, wrong PIN, blocked) arrives through the channel.
+  await send("counter_submit_pin", { pin }, (s) => s === "enterPin", "pin-input");
 }
 
 /** One tap: the old request is cancelled and a new one (new code, full time) shown. */
 async function renewClave(): Promise<void> {
   if (state.sending) return;
-  state.sending = true;
-  state.error = null;
-  try {
-    await call<void>("counter_clave_renew");
-    // The new request arrives through the channel.
-  } catch (e) {
-    state.error = asCommandError(e);
-    state.sending = false;
-    if (state.view?.screen.startsWith("clave") === true) render("clave-error");
-  }
+  // The new request arrives through the channel; focus stays on the button.
+  await send("counter_clave_renew", undefined, (s) => s?.startsWith("clave") === true, "clave-error", undefined);
 }
 
 type ClaveCommand = "counter_clave_without_qr" | "counter_clave_with_qr" | "counter_clave_request_sms";
@@ -1234,35 +1232,17 @@ async function submitSmsPin(): Promise<void> {
     return;
   }
   input.value = "";
-  state.sending = true;
-  state.error = null;
   state.smsPinFormat = false;
-  render("title");
-  try {
-    await call<void>("counter_clave_submit_pin", { pin });
-    // A wrong PIN comes back as a new view (tries left); the right one ends the request.
-  } catch (e) {
-    state.error = asCommandError(e);
-    state.sending = false;
-    if (state.view?.screen === "claveSmsPin") render("clave-pin-input");
-  }
+  // A wrong PIN comes back as a new view (tries left); the right one ends the request.
+  await send("counter_clave_submit_pin", { pin }, (s) => s === "claveSmsPin", "clave-pin-input");
 }
 
 async function cancelPin(): Promise<void> {
   if (state.sending) return;
   const input = document.getElementById("pin-input");
   if (input instanceof HTMLInputElement) input.value = "";
-  state.sending = true;
-  state.error = null;
   state.pinProblem = null;
-  render("title");
-  try {
-    await call<void>("counter_cancel_pin");
-  } catch (e) {
-    state.error = asCommandError(e);
-    state.sending = false;
-    if (state.view?.screen === "enterPin") render("pin-input");
-  }
+  await send("counter_cancel_pin", undefined, (s) => s === "enterPin", "pin-input");
 }
 
 function onView(view: CounterView): void {
