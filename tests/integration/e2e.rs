@@ -571,6 +571,11 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     let _ = c.close().await;
     drop(driver);
     drop(xvfb);
+    if result.is_err() {
+        // What the app and pcscd saw, for a failure on a CI machine (the logs hold no
+        // personal data: the passing run checks that below).
+        print_log_tails(&tmp.path().join("data").join("logs"));
+    }
     result?;
 
     let identities = card_sim::IdentityFile::builtin()?;
@@ -603,6 +608,26 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     assert!(store.verify_audit().await?.intact());
     store.close().await;
     Ok(())
+}
+
+/// Prints the last lines of the app's logs and of the harness's pcscd log.
+fn print_log_tails(app_logs: &Path) {
+    let mut files = read_all_files(app_logs).unwrap_or_default();
+    if let Some(log) = ventanilla_tests::pcsc::ensure_pcscd()
+        .ok()
+        .and_then(|p| p.log())
+        && let Ok(bytes) = std::fs::read(&log)
+    {
+        files.push((log, bytes));
+    }
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("---- last lines of {} ----", path.display());
+        for line in &lines[lines.len().saturating_sub(60)..] {
+            eprintln!("{line}");
+        }
+    }
 }
 
 async fn drive_dnie_alta(c: &Client) -> Result<(), BoxError> {

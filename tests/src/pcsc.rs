@@ -226,6 +226,9 @@ fn remove_if_present(path: &Path) -> Result<(), BoxError> {
 }
 
 fn start_or_reuse() -> Result<Pcscd, BoxError> {
+    // A test process that just ended leaves its pcscd to its watchdog, which stops it
+    // within moments: reusing it would lose the service mid-test.
+    wait_for_orphaned_pcscd(Duration::from_secs(10));
     if socket_answers() {
         return Ok(Pcscd { owned: None });
     }
@@ -258,6 +261,36 @@ fn start_or_reuse() -> Result<Pcscd, BoxError> {
     );
     Ok(Pcscd {
         owned: Some(Mutex::new(owned)),
+    })
+}
+
+/// Waits until no pcscd started by an earlier, ended test process (its watchdog is
+/// about to stop it) is still running.
+fn wait_for_orphaned_pcscd(timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while orphaned_pcscd().is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The PID of a running pcscd whose harness directory belongs to a test process that is
+/// gone.
+fn orphaned_pcscd() -> Option<i32> {
+    let entries = std::fs::read_dir(std::env::temp_dir()).ok()?;
+    entries.flatten().find_map(|entry| {
+        let name = entry.file_name();
+        let owner: i32 = name
+            .to_str()?
+            .strip_prefix("ventanilla-pcscd-")?
+            .parse()
+            .ok()?;
+        let pcscd: i32 = std::fs::read_to_string(entry.path().join("pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let alive = |pid: i32| kill(Pid::from_raw(pid), None).is_ok();
+        (!alive(owner) && alive(pcscd)).then_some(pcscd)
     })
 }
 
