@@ -40,3 +40,11 @@ if [ "$purpose" = test ] && ! [ -x "$TOOLS/bin/tauri-driver" ]; then
   echo "setup: cargo install tauri-driver"
   cargo install tauri-driver --version '^2' --locked --root "$TOOLS"
 fi
+
+# The API fuzzer of the test suite (scripts/fuzz-api.sh), in its own virtualenv.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$purpose" = test ] && ! "$TOOLS/schemathesis/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "setup: pip install schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m venv "$TOOLS/schemathesis"
+  "$TOOLS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi

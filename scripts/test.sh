@@ -31,3 +31,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "Rust tests (unit, integration, end-to-end)"
 timeout 1800 cargo test --workspace --no-fail-fast
+
+step "API fuzzing (Schemathesis against clave-movil serve, from its OpenAPI document)"
+scripts/fuzz-api.sh

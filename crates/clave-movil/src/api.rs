@@ -49,7 +49,8 @@ pub struct CreateRequest {
     #[serde(default)]
     #[schema(
         max_length = 32,
-        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$"
+        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$",
+        example = "12345678Z"
     )]
     pub document: Option<String>,
     /// Expiry date of a DNI (issue date for a permanent DNI), or the NIE support number
@@ -58,13 +59,34 @@ pub struct CreateRequest {
     #[serde(default)]
     #[schema(
         max_length = 32,
-        pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[A-Z][0-9]{8})$"
+        pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[A-Z][0-9]{8})$",
+        example = "2031-05-20"
     )]
     pub contrast: Option<String>,
     /// Counter whose screen shows the request (default: the endpoint's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 999)]
     pub counter: Option<u16>,
+}
+
+/// JSON does not tell `534` from `534.0` (RFC 8259 §6), nor does JSON Schema's
+/// `integer`: a whole number is accepted written either way; `534.5` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u16::MAX)).contains(f))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|w| u16::try_from(w).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!("counter must be a whole number 1 to 999, not {n}"))
+        })
 }
 
 /// A request as its service sees it.
@@ -157,6 +179,41 @@ pub enum QrFormat {
     Png,
 }
 
+/// One event of `GET /v1/requests/{id}/events` (in OpenAPI 3.1 the schema of a
+/// `text/event-stream` response describes each event). Only documented: the server
+/// writes the events with axum's SSE encoder.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestEvent {
+    /// What `data` holds.
+    pub event: RequestEventKind,
+    /// JSON text: a [`RequestView`] for `status`, an [`Outcome`] for `outcome` (the
+    /// last event), a [`QrFrame`] for `qr`.
+    pub data: String,
+}
+
+/// The kinds of [`RequestEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestEventKind {
+    /// The request changed (sent first, then on every change).
+    Status,
+    /// The request is final; the stream ends after it.
+    Outcome,
+    /// With `qr=true`: the rotating QR's new frame (every second).
+    Qr,
+}
+
+impl RequestEventKind {
+    /// The SSE `event:` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestEventKind::Status => "status",
+            RequestEventKind::Outcome => "outcome",
+            RequestEventKind::Qr => "qr",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -197,7 +254,8 @@ pub struct CreateActivationQr {
     /// The DNI/NIE of the citizen at the counter (identified by the clerk).
     #[schema(
         max_length = 32,
-        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$"
+        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$",
+        example = "12345678Z"
     )]
     pub document: String,
 }
@@ -232,13 +290,15 @@ pub struct AlertList {
 pub struct StartActivation {
     #[schema(
         max_length = 32,
-        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$"
+        pattern = "^([0-9]{8}|[XYZ][0-9]{7})[TRWAGMYFPDXBNJZSQVHLCKE]$",
+        example = "12345678Z"
     )]
     pub document: String,
     /// Expiry date (DNI), issue date (permanent DNI) or support number (NIE).
     #[schema(
         max_length = 32,
-        pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[A-Z][0-9]{8})$"
+        pattern = "^((19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[A-Z][0-9]{8})$",
+        example = "2031-05-20"
     )]
     pub contrast: String,
 }

@@ -143,7 +143,7 @@ impl Modify for Security {
         jwks, openapi_json, health
     ),
     components(schemas(
-        Problem, CreateRequest, RequestView, Outcome, OutcomeClaims, QrFrame, QrFormat, SmsSent,
+        Problem, CreateRequest, RequestView, RequestEvent, RequestEventKind, Outcome, OutcomeClaims, QrFrame, QrFormat, SmsSent,
         VerifyPin, CreateActivationQr, ActivationQr, Alert, AlertList, StartActivation,
         ActivationStarted, CompleteActivation, QrActivation, DeviceActivated, Scan, DeviceRequest,
         PendingList, Confirm, HistoryOrder, HistoryItem, HistoryPage, NotMeRecorded, Jwk, Jwks,
@@ -218,7 +218,7 @@ pub async fn outcome(
 #[utoipa::path(get, path = "/v1/requests/{id}/events", tag = "services",
     params(("id" = String, Path, description = "Request id"), EventsQuery),
     security(("api_key" = [])),
-    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream", body = String), Errors))]
+    responses((status = 200, description = "Server-sent events: `status`, then `outcome` once final (and `qr` frames with `qr=true`)", content_type = "text/event-stream", body = RequestEvent), Errors))]
 pub async fn events(
     State(state): State<AppState>,
     Service(key): Service,
@@ -262,10 +262,20 @@ pub async fn events(
                     if outcome.is_final {
                         s.done = true;
                         let data = serde_json::to_string(&outcome).unwrap_or_default();
-                        return Some((Ok(Event::default().event("outcome").data(data)), s));
+                        return Some((
+                            Ok(Event::default()
+                                .event(RequestEventKind::Outcome.as_str())
+                                .data(data)),
+                            s,
+                        ));
                     }
                     let data = serde_json::to_string(&outcome.request).unwrap_or_default();
-                    return Some((Ok(Event::default().event("status").data(data)), s));
+                    return Some((
+                        Ok(Event::default()
+                            .event(RequestEventKind::Status.as_str())
+                            .data(data)),
+                        s,
+                    ));
                 }
                 if with_qr
                     && let Ok(frame) = engine.qr_frame_for(&key, &id)
@@ -273,7 +283,12 @@ pub async fn events(
                 {
                     s.last_frame = Some(frame.elapsed);
                     let data = serde_json::to_string(&frame).unwrap_or_default();
-                    return Some((Ok(Event::default().event("qr").data(data)), s));
+                    return Some((
+                        Ok(Event::default()
+                            .event(RequestEventKind::Qr.as_str())
+                            .data(data)),
+                        s,
+                    ));
                 }
                 tokio::select! {
                     r = s.rx.changed() => {

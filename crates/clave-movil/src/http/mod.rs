@@ -168,9 +168,73 @@ async fn method_not_allowed() -> ClaveError {
     ClaveError::MethodNotAllowed
 }
 
-/// The OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    handlers::ApiDoc::openapi()
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(handlers::ApiDoc::openapi()).unwrap_or_default();
+    add_links(&mut doc);
+    doc
+}
+
+/// OpenAPI links: where the id a call returns is used next, so clients (and API fuzzers'
+/// stateful runs) can follow a request or an activation through its life. Added to the
+/// JSON because utoipa 5.5 serialises its `Link` with snake_case field names
+/// (`operation_id`), which OpenAPI readers ignore.
+fn add_links(doc: &mut serde_json::Value) {
+    // (operation that creates, its success status, the id's JSON pointer in its body,
+    // operations that take that id as `{id}`).
+    const FOLLOW: [(&str, &str, &str, &[&str]); 2] = [
+        (
+            "create_request",
+            "201",
+            "/id",
+            &[
+                "get_request",
+                "outcome",
+                "events",
+                "qr",
+                "cancel",
+                "request_sms",
+                "verify_pin",
+            ],
+        ),
+        (
+            "start_activation",
+            "202",
+            "/activation_id",
+            &["complete_activation"],
+        ),
+    ];
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+    {
+        let Some((_, status, pointer, targets)) = FOLLOW
+            .iter()
+            .find(|(id, ..)| operation["operationId"] == *id)
+        else {
+            continue;
+        };
+        let links: serde_json::Map<String, serde_json::Value> = targets
+            .iter()
+            .map(|target| {
+                let link = serde_json::json!({
+                    "operationId": target,
+                    "parameters": { "id": format!("$response.body#{pointer}") },
+                });
+                ((*target).to_owned(), link)
+            })
+            .collect();
+        if let Some(response) = operation
+            .pointer_mut(&format!("/responses/{status}"))
+            .and_then(|r| r.as_object_mut())
+        {
+            response.insert("links".to_owned(), links.into());
+        }
+    }
 }
 
 /// The router with every endpoint.

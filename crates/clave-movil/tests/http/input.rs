@@ -48,6 +48,10 @@ async fn malformed_bodies_are_clear_4xx_problems() {
         (b"{\"type\":\"qr\",\"counter\":-1}", 422, "CM-002"),
         (b"{\"type\":\"qr\",\"counter\":70000}", 422, "CM-002"),
         (b"{\"type\":\"qr\",\"counter\":0}", 422, "CM-002"),
+        (b"{\"type\":\"qr\",\"counter\":7.5}", 422, "CM-002"),
+        (b"{\"type\":\"qr\",\"counter\":70000.0}", 422, "CM-002"),
+        (b"{\"type\":\"qr\",\"counter\":\"7\"}", 422, "CM-002"),
+        (b"{\"type\":\"qr\",\"counter\":true}", 422, "CM-002"),
         (b"{\"type\":\"no_qr\"}", 422, "CM-002"),
         (
             b"{\"type\":\"qr\",\"document\":\"12345678Z\"}",
@@ -76,6 +80,29 @@ async fn malformed_bodies_are_clear_4xx_problems() {
             String::from_utf8_lossy(body)
         );
     }
+    // JSON does not tell 7 from 7.0: both are counter 7 (null is the default counter).
+    for body in [
+        &b"{\"type\":\"qr\",\"counter\":7.0}"[..],
+        b"{\"type\":\"qr\",\"counter\":7}",
+    ] {
+        let r =
+            h.ep.raw(Method::POST, "/v1/requests", &auth(), body.to_vec())
+                .await
+                .unwrap();
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let view: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(view["counter"], 7);
+    }
+    let r =
+        h.ep.raw(
+            Method::POST,
+            "/v1/requests",
+            &auth(),
+            b"{\"type\":\"qr\",\"counter\":null}".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201);
     // Wrong media type.
     let mut text = auth();
     text[1].1 = "text/plain".into();
@@ -240,6 +267,57 @@ async fn the_openapi_document_lists_every_endpoint() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["device_signature"].is_object());
+
+    // Links lead from the call that creates an id to the calls that use it, and each
+    // names a real operation and one of its parameters.
+    let operations: Vec<&serde_json::Value> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter(|op| op.get("responses").is_some())
+        .collect();
+    let by_id = |id: &str| {
+        operations
+            .iter()
+            .find(|op| op["operationId"] == id)
+            .unwrap_or_else(|| panic!("a link names {id}, which is no operation"))
+    };
+    let mut links = 0;
+    for op in &operations {
+        for response in op["responses"].as_object().unwrap().values() {
+            let Some(found) = response.get("links").and_then(|l| l.as_object()) else {
+                continue;
+            };
+            for link in found.values() {
+                let target = by_id(link["operationId"].as_str().unwrap());
+                for name in link["parameters"].as_object().unwrap().keys() {
+                    assert!(
+                        target["parameters"]
+                            .as_array()
+                            .is_some_and(|ps| ps.iter().any(|p| p["name"] == name.as_str())),
+                        "{} has no parameter {name}",
+                        target["operationId"]
+                    );
+                }
+                links += 1;
+            }
+        }
+    }
+    assert_eq!(
+        links, 8,
+        "7 from a created request, 1 from a started activation"
+    );
+    assert_eq!(
+        create["201"]["links"]["outcome"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    // Each server-sent event is documented (OpenAPI 3.1: the stream's schema is one event's).
+    let sse = &doc["paths"]["/v1/requests/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"]["$ref"];
+    assert_eq!(sse, "#/components/schemas/RequestEvent");
+    assert_eq!(
+        doc["components"]["schemas"]["RequestEventKind"]["enum"],
+        serde_json::json!(["status", "outcome", "qr"])
+    );
     let health =
         h.ep.raw(Method::GET, "/healthz", &[], Vec::new())
             .await
