@@ -170,6 +170,8 @@ fn session_dto(clerk: &ClerkRecord, locked: bool) -> ClerkSessionDto {
         username: clerk.username.as_str().to_owned(),
         display_name: clerk.display_name.clone(),
         role: role_dto(clerk.role),
+        may_verify_audit: clerk.role.can(registry::Permission::VerifyAudit),
+        may_show_typed_document: clerk.role.can(registry::Permission::ShowTypedDocument),
         demo: clerk.is_demo,
         locked,
     }
@@ -1488,6 +1490,15 @@ mod tests {
 
     #[tokio::test]
     async fn only_supervisors_and_admins_verify_the_audit_trail() {
+        // The session tells the console what the role allows, so it shows only the
+        // buttons that work.
+        let f = fixture().await;
+        let ana = f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
+        assert!(!ana.may_verify_audit && !ana.may_show_typed_document);
+        let f = fixture().await;
+        let sara = f.desk.login("sara", Secret::new(PASSWORD)).await.unwrap();
+        assert!(sara.may_verify_audit && sara.may_show_typed_document);
+
         let f = logged_in("ana").await;
         assert!(matches!(
             f.desk.verify_audit().await,

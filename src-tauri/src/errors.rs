@@ -115,7 +115,7 @@ impl DeskError {
             DeskError::Forbidden => "AUTH-010",
             DeskError::SessionLocked => "SESSION-LOCKED",
             DeskError::Invalid(_) => "VAL-001",
-            DeskError::AlreadyRegistered(_) => "ALTA-001",
+            DeskError::AlreadyRegistered(_) => "ALT-003",
             DeskError::NoAltaInProgress => "ALTA-002",
             DeskError::AltaBusy => "ALTA-003",
             DeskError::Transition(code) => code,

@@ -99,6 +99,10 @@ pub struct ClerkSessionDto {
     pub username: String,
     pub display_name: String,
     pub role: RoleDto,
+    /// What the role allows beyond serving citizens (`registry::Role::can`: the
+    /// one place these rules live).
+    pub may_verify_audit: bool,
+    pub may_show_typed_document: bool,
     /// The seeded training account.
     pub demo: bool,
     /// The console is idle-locked: the clerk must type the password again.

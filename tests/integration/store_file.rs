@@ -209,7 +209,7 @@ async fn a_second_alta_is_refused_with_the_level_and_changes_nothing() {
         matches!(err, StoreError::AlreadyRegistered(Level::Avanzado)),
         "{err:?}"
     );
-    assert_eq!(err.code(), "ALTA-001");
+    assert_eq!(err.code(), "ALT-003");
     assert_eq!(store.audit_entries().await.unwrap(), before);
 }
 

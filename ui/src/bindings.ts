@@ -31,6 +31,11 @@ export type RoleDto = "clerk" | "supervisor" | "admin";
 
 export type ClerkSessionDto = { username: string, displayName: string, role: RoleDto, 
 /**
+ * What the role allows beyond serving citizens (`registry::Role::can`: the
+ * one place these rules live).
+ */
+mayVerifyAudit: boolean, mayShowTypedDocument: boolean, 
+/**
  * The seeded training account.
  */
 demo: boolean, 

@@ -35,6 +35,10 @@ pub enum Permission {
     ServeCitizens,
     /// The audited "show" toggle of "My data in Cl@ve".
     ShowCitizenData,
+    /// See unmasked the DNI/NIE a citizen typed on the counter screen for Cl@ve Móvil
+    /// without QR (each view audited). The citizen typed it for the endpoint, not for
+    /// the clerk, who sees it masked as the citizen does.
+    ShowTypedDocument,
     /// Verify the audit chain.
     VerifyAudit,
     /// Export the audit trail.
@@ -49,7 +53,7 @@ impl Role {
     pub fn can(self, permission: Permission) -> bool {
         match permission {
             Permission::ServeCitizens | Permission::ShowCitizenData => true,
-            Permission::VerifyAudit | Permission::ExportAudit => {
+            Permission::VerifyAudit | Permission::ExportAudit | Permission::ShowTypedDocument => {
                 matches!(self, Role::Supervisor | Role::Admin)
             }
             Permission::ManageClerks | Permission::ConfigureOffice => self == Role::Admin,
@@ -458,6 +462,8 @@ mod tests {
         assert!(Role::Clerk.can(ServeCitizens));
         assert!(Role::Clerk.can(ShowCitizenData));
         assert!(!Role::Clerk.can(VerifyAudit));
+        assert!(!Role::Clerk.can(ShowTypedDocument));
+        assert!(Role::Supervisor.can(ShowTypedDocument));
         assert!(!Role::Clerk.can(ManageClerks));
         assert!(Role::Supervisor.can(VerifyAudit));
         assert!(Role::Supervisor.can(ExportAudit));
@@ -466,6 +472,7 @@ mod tests {
         for p in [
             ServeCitizens,
             ShowCitizenData,
+            ShowTypedDocument,
             VerifyAudit,
             ExportAudit,
             ManageClerks,

@@ -32,7 +32,7 @@ pub use clerks::{ClerkRecord, NewClerk};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The citizen already has an account; carries its level (`ALTA-001`).
+    /// The citizen already has an account; carries its level (`ALT-003`, the registry's code for it).
     #[error("the citizen is already registered at level {0:?}")]
     AlreadyRegistered(registry::Level),
     /// A clerk with this username exists (`CLK-001`).
@@ -51,7 +51,7 @@ pub enum StoreError {
 impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
-            StoreError::AlreadyRegistered(_) => "ALTA-001",
+            StoreError::AlreadyRegistered(_) => "ALT-003",
             StoreError::ClerkExists => "CLK-001",
             StoreError::Open(_) => "STORE-002",
             StoreError::Migrate(_) => "STORE-003",

@@ -17,7 +17,7 @@ use clave_movil::api::RequestView;
 use clave_movil::domain::{CompletedBy, RequestStatus};
 use registry::{
     AltaField, AuditAction, ContrastData, ContrastInput, DocumentKind, DocumentNumber, FieldError,
-    NieSupportNumber, Role, Secret, parse_date,
+    NieSupportNumber, Secret, parse_date,
 };
 use store::NewAuditEntry;
 
@@ -80,12 +80,6 @@ struct Shown {
     sms_open: bool,
     tries_left: Option<u32>,
     wrong_pin: bool,
-}
-
-/// Supervisors and admins may see the document typed at the counter unmasked
-/// (each time audited); a clerk sees it masked, as the citizen does.
-fn may_unmask(role: Role) -> bool {
-    matches!(role, Role::Supervisor | Role::Admin)
 }
 
 fn by_sms(view: &RequestView) -> bool {
@@ -407,7 +401,7 @@ impl Desk {
         let (actor, request_id, document) = {
             let mut state = self.state.lock().await;
             let clerk = Self::active_session(&mut state, now, &self.settings)?;
-            if !may_unmask(clerk.role) {
+            if !clerk.role.can(registry::Permission::ShowTypedDocument) {
                 return Err(DeskError::Forbidden);
             }
             let actor = clerk.username.as_str().to_owned();

@@ -202,9 +202,13 @@ function m(): Messages {
   return messages(state.lang);
 }
 
+/** The backend says what the role allows (`registry::Role::can`), so the rule lives in one place. */
 function canVerifyAudit(): boolean {
-  const role = state.session?.role;
-  return role === "supervisor" || role === "admin";
+  return state.session?.mayVerifyAudit === true;
+}
+
+function canShowTypedDocument(): boolean {
+  return state.session?.mayShowTypedDocument === true;
 }
 
 function newAlta(form: AltaFormDto = emptyForm()): AltaState {
@@ -802,7 +806,7 @@ function claveDocument(msg: Messages): HTMLElement {
       { class: "big-line" },
       ...withSlot(c.document, "document", h("span", { id: "clave-document", class: "doc" }, shown)),
     ),
-    canVerifyAudit()
+    canShowTypedDocument()
       ? h(
           "button",
           {
@@ -817,7 +821,7 @@ function claveDocument(msg: Messages): HTMLElement {
           h("span", {}, cl.revealed !== null ? c.hideDocument : c.showDocument),
         )
       : null,
-    canVerifyAudit() ? h("p", { id: "clave-show-note", class: "muted" }, c.showNote) : null,
+    canShowTypedDocument() ? h("p", { id: "clave-show-note", class: "muted" }, c.showNote) : null,
   );
 }
 
@@ -1607,7 +1611,7 @@ function applyAltaError(alta: AltaState, error: CommandError): void {
     alta.error = null;
     const first = firstInvalidField(groupFieldErrors(error.fields, contrastLayout(alta.form)));
     state.focus = first !== undefined ? FIELD_INPUT_IDS[first] : "alta-title";
-  } else if (error.code === "ALTA-001" || error.code === "ALT-003") {
+  } else if (error.code === "ALT-003") {
     alta.phase = "alreadyRegistered";
     alta.error = error;
     state.focus = "alta-title";

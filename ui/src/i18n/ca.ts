@@ -109,7 +109,6 @@ export const ca: Messages = {
     "ALT-001": "Aquesta acció no és possible en aquest moment de l'alta.",
     "ALT-002": "Hi ha dades del formulari per corregir.",
     "ALT-003": "Aquesta persona ja està registrada a Cl@ve amb el nivell {level}.",
-    "ALTA-001": "Aquesta persona ja està registrada a Cl@ve amb el nivell {level}.",
     "ALTA-002": "No hi ha cap alta en curs.",
     "ALTA-003": "Ja hi ha una alta esperant la confirmació del ciutadà.",
     "AUTH-001": "Usuari o contrasenya incorrectes.",

@@ -107,7 +107,6 @@ export const en: Messages = {
     "ALT-001": "This action is not possible at this point of the registration.",
     "ALT-002": "Some fields of the form need correcting.",
     "ALT-003": "This person is already registered in Cl@ve at level {level}.",
-    "ALTA-001": "This person is already registered in Cl@ve at level {level}.",
     "ALTA-002": "No registration is in progress.",
     "ALTA-003": "A registration is already waiting for the citizen's confirmation.",
     "AUTH-001": "Wrong username or password.",

@@ -110,7 +110,6 @@ export const es = {
     "ALT-001": "Esta acción no es posible en este momento del alta.",
     "ALT-002": "Hay datos del formulario que corregir.",
     "ALT-003": "Esta persona ya está registrada en Cl@ve con nivel {level}.",
-    "ALTA-001": "Esta persona ya está registrada en Cl@ve con nivel {level}.",
     "ALTA-002": "No hay ningún alta en curso.",
     "ALTA-003": "Ya hay un alta esperando la confirmación del ciudadano.",
     "AUTH-001": "Usuario o contraseña incorrectos.",

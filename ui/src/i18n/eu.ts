@@ -109,7 +109,6 @@ export const eu: Messages = {
     "ALT-001": "Ekintza hau ezin da egin altaren une honetan.",
     "ALT-002": "Inprimakiko datu batzuk zuzendu behar dira.",
     "ALT-003": "Pertsona hau Cl@ve-n erregistratuta dago dagoeneko, maila honekin: {level}.",
-    "ALTA-001": "Pertsona hau Cl@ve-n erregistratuta dago dagoeneko, maila honekin: {level}.",
     "ALTA-002": "Ez dago altarik abian.",
     "ALTA-003": "Badago alta bat herritarraren berrespenaren zain.",
     "AUTH-001": "Erabiltzailea edo pasahitza okerra.",

@@ -108,7 +108,6 @@ export const gl: Messages = {
     "ALT-001": "Esta acción non é posible neste momento da alta.",
     "ALT-002": "Hai datos do formulario que corrixir.",
     "ALT-003": "Esta persoa xa está rexistrada en Cl@ve co nivel {level}.",
-    "ALTA-001": "Esta persoa xa está rexistrada en Cl@ve co nivel {level}.",
     "ALTA-002": "Non hai ningunha alta en curso.",
     "ALTA-003": "Xa hai unha alta agardando a confirmación do cidadán.",
     "AUTH-001": "Usuario ou contrasinal incorrectos.",

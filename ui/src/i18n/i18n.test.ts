@@ -66,7 +66,6 @@ describe("dictionaries", () => {
       "AUTH-003",
       "AUTH-010",
       "SESSION-LOCKED",
-      "ALTA-001",
       "ALTA-002",
       "ALTA-003",
       "STORE-001",
@@ -109,9 +108,9 @@ describe("errorText", () => {
 
   it("translates the level parameter", () => {
     const params = { level: "avanzado" };
-    expect(errorText(messages("es"), "ALTA-001", params)).toContain("nivel Avanzado");
-    expect(errorText(messages("en"), "ALTA-001", params)).toContain("level Advanced");
-    expect(errorText(messages("ca"), "ALTA-001", { level: "basico" })).toContain("Bàsic");
+    expect(errorText(messages("es"), "ALT-003", params)).toContain("nivel Avanzado");
+    expect(errorText(messages("en"), "ALT-003", params)).toContain("level Advanced");
+    expect(errorText(messages("ca"), "ALT-003", { level: "basico" })).toContain("Bàsic");
   });
 
   it("shows the seconds of a lockout", () => {
