@@ -559,6 +559,9 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     let _one = ONE_APP.lock().await;
     let _readers = ventanilla_tests::pcsc::lock_readers();
     ventanilla_tests::pcsc::ensure_pcscd()?;
+    // The app selects any reader with a card: one left in by an earlier test would
+    // stand in for the training card (and stay "ready" when that one is taken out).
+    readers_empty()?;
     let app = app_binary()?;
     let tmp = tempfile::tempdir()?;
     let config = write_config(tmp.path())?;
@@ -566,6 +569,9 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     let driver = TauriDriver::start(&xvfb.display, &[("VENTANILLA_CONFIG", &config)])?;
     let c = session(&driver, &app).await?;
     let result = drive_dnie_alta(&c).await;
+    if result.is_err() {
+        print_reader_states(&c).await;
+    }
     // Take the virtual card out whatever happened, so the reader is free.
     let _ = click(&c, "#training-remove").await;
     let _ = c.close().await;
@@ -607,6 +613,36 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     assert!(alta.detail.contains("dnie_pin"), "{}", alta.detail);
     assert!(store.verify_audit().await?.intact());
     store.close().await;
+    Ok(())
+}
+
+/// What the clerk window shows of each reader (states only: no names or citizens).
+async fn print_reader_states(c: &Client) {
+    let Ok(items) = c
+        .find_all(Locator::Css("#reader-status [data-state]"))
+        .await
+    else {
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let state = item.attr("data-state").await.ok().flatten();
+        let selected = item.attr("data-selected").await.ok().flatten();
+        eprintln!("reader status item {i}: state {state:?}, selected {selected:?}");
+    }
+}
+
+/// Waits until both vpcd readers are empty, or says which one still holds a card.
+fn readers_empty() -> Result<(), BoxError> {
+    let ctx = dnie::transport::pcsc::PcscContext::establish()?;
+    for name in ventanilla_tests::pcsc::VPCD_READERS {
+        let reader = std::ffi::CString::new(name)?;
+        if ctx
+            .wait_for_status(&reader, Duration::from_secs(10), |s| !s.present)?
+            .is_none()
+        {
+            return Err(format!("{name} still holds a card from an earlier test").into());
+        }
+    }
     Ok(())
 }
 
