@@ -4,20 +4,21 @@
 
 pub mod extract;
 mod handlers;
+mod openapi;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use utoipa::OpenApi;
 
 use crate::api::Problem;
+use crate::domain::signature::HEADER_SIGNATURE;
 use crate::engine::Engine;
 use crate::error::ClaveError;
 use extract::ConnInfo;
@@ -119,12 +120,20 @@ fn error_for_status(status: StatusCode) -> ClaveError {
 /// and the guarantee that any error answer is problem+json.
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = req.extensions().get::<ConnInfo>().map(|c| c.0.ip());
+    let path = req.uri().path();
+    // A call that brings no credentials to an operation that needs them guesses
+    // nothing: it gets its 401 from the extractor at once (no work done), even from an
+    // address in a waiting period, and is not counted as a failure. Waiting periods are
+    // for wrong keys, signatures, codes and PINs.
+    let bare = needs_credentials(path)
+        && !req.headers().contains_key(AUTHORIZATION)
+        && !req.headers().contains_key(HEADER_SIGNATURE);
     if let Some(ip) = ip
+        && !bare
         && let Err(e) = state.engine.check_address(ip)
     {
         return e.into_response();
     }
-    let path = req.uri().path();
     let long = path.ends_with("/outcome") || path.ends_with("/pending");
     let events = path.ends_with("/events");
     let limit = if long {
@@ -141,7 +150,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
     };
     if let Some(ErrorMark(e)) = response.extensions().get::<ErrorMark>() {
-        if let Some(ip) = ip {
+        if let Some(ip) = ip
+            && !bare
+        {
             state.engine.note_failure(ip, e);
         }
         if e.status() >= 500 {
@@ -160,6 +171,13 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     response
 }
 
+/// Whether the operation at `path` needs an API key or a device signature: all of
+/// `/v1/` except starting an activation (DNI/NIE + contrast datum, limited per address
+/// and per document). A test checks this against the OpenAPI document's `security`.
+fn needs_credentials(path: &str) -> bool {
+    path.starts_with("/v1/") && path != "/v1/activations"
+}
+
 async fn not_found() -> ClaveError {
     ClaveError::NotFound
 }
@@ -170,71 +188,7 @@ async fn method_not_allowed() -> ClaveError {
 
 /// The OpenAPI document, as served at `/openapi.json`.
 pub fn openapi() -> serde_json::Value {
-    let mut doc = serde_json::to_value(handlers::ApiDoc::openapi()).unwrap_or_default();
-    add_links(&mut doc);
-    doc
-}
-
-/// OpenAPI links: where the id a call returns is used next, so clients (and API fuzzers'
-/// stateful runs) can follow a request or an activation through its life. Added to the
-/// JSON because utoipa 5.5 serialises its `Link` with snake_case field names
-/// (`operation_id`), which OpenAPI readers ignore.
-fn add_links(doc: &mut serde_json::Value) {
-    // (operation that creates, its success status, the id's JSON pointer in its body,
-    // operations that take that id as `{id}`).
-    const FOLLOW: [(&str, &str, &str, &[&str]); 2] = [
-        (
-            "create_request",
-            "201",
-            "/id",
-            &[
-                "get_request",
-                "outcome",
-                "events",
-                "qr",
-                "cancel",
-                "request_sms",
-                "verify_pin",
-            ],
-        ),
-        (
-            "start_activation",
-            "202",
-            "/activation_id",
-            &["complete_activation"],
-        ),
-    ];
-    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
-        return;
-    };
-    for operation in paths
-        .values_mut()
-        .filter_map(|item| item.as_object_mut())
-        .flat_map(|item| item.values_mut())
-    {
-        let Some((_, status, pointer, targets)) = FOLLOW
-            .iter()
-            .find(|(id, ..)| operation["operationId"] == *id)
-        else {
-            continue;
-        };
-        let links: serde_json::Map<String, serde_json::Value> = targets
-            .iter()
-            .map(|target| {
-                let link = serde_json::json!({
-                    "operationId": target,
-                    "parameters": { "id": format!("$response.body#{pointer}") },
-                });
-                ((*target).to_owned(), link)
-            })
-            .collect();
-        if let Some(response) = operation
-            .pointer_mut(&format!("/responses/{status}"))
-            .and_then(|r| r.as_object_mut())
-        {
-            response.insert("links".to_owned(), links.into());
-        }
-    }
+    openapi::document()
 }
 
 /// The router with every endpoint.
@@ -269,4 +223,35 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guard's path rule agrees with what each operation declares.
+    #[test]
+    fn the_operations_that_need_credentials_are_the_ones_the_document_secures() {
+        let doc = openapi();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for op in item.as_object().unwrap().values() {
+                let Some(security) = op.get("security").and_then(|s| s.as_array()) else {
+                    assert!(!needs_credentials(path), "{path} declares no security");
+                    checked += 1;
+                    continue;
+                };
+                let secured = security
+                    .iter()
+                    .any(|req| req.as_object().is_some_and(|r| !r.is_empty()));
+                // `{}` in `security` would make the credentials optional.
+                let optional = security
+                    .iter()
+                    .any(|req| req.as_object().is_some_and(|r| r.is_empty()));
+                assert_eq!(needs_credentials(path), secured && !optional, "{path}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 24);
+    }
 }

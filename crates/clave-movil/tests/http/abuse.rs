@@ -48,6 +48,52 @@ async fn failures_from_an_address_slow_it_down_then_it_recovers() {
     assert!(h.service.create_qr(None).await.is_ok());
 }
 
+/// The status and problem code of a call that brings no credentials.
+async fn bare(h: &Harness, method: hyper::Method, path: &str) -> (u16, String) {
+    let json = [("content-type".to_owned(), "application/json".to_owned())];
+    let r = h.ep.raw(method, path, &json, b"{}".to_vec()).await.unwrap();
+    let p: clave_movil::api::Problem = serde_json::from_slice(&r.body).unwrap();
+    (r.status.as_u16(), p.code)
+}
+
+#[tokio::test]
+async fn calls_without_credentials_get_401_and_never_slow_the_address() {
+    use hyper::Method;
+    let h = Harness::start().await;
+    let pending = "/v1/device/requests/pending";
+    // Many calls with no key or signature at all: each a plain 401, none counted.
+    for _ in 0..20 {
+        assert_eq!(
+            bare(&h, Method::POST, "/v1/requests").await,
+            (401, "CM-AUTH-001".into())
+        );
+        assert_eq!(bare(&h, Method::GET, pending).await.0, 401);
+    }
+    assert!(h.service.create_qr(None).await.is_ok(), "not slowed down");
+
+    // Wrong keys are guesses: they start a waiting period for the address...
+    let intruder = ServiceClient::new(h.ep.clone(), "not-a-key");
+    for _ in 0..6 {
+        let _ = intruder.create_qr(None).await;
+    }
+    assert_eq!(
+        intruder.create_qr(None).await.unwrap_err().code(),
+        Some("CM-009")
+    );
+    // ...during which a call without credentials still learns it needs them,
+    assert_eq!(
+        bare(&h, Method::POST, "/v1/requests").await,
+        (401, "CM-AUTH-001".into())
+    );
+    assert_eq!(bare(&h, Method::GET, pending).await.0, 401);
+    // while starting an activation, which needs none, waits like everything else.
+    let d = h.device();
+    assert_eq!(
+        d.start_activation(ANA.0, ANA.1).await.unwrap_err().code(),
+        Some("CM-009")
+    );
+}
+
 #[tokio::test]
 async fn lookups_of_one_document_are_rate_limited_temporarily() {
     let h = Harness::start_with(|c| {

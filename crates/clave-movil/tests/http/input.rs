@@ -310,6 +310,25 @@ async fn the_openapi_document_lists_every_endpoint() {
         create["201"]["links"]["outcome"]["parameters"]["id"],
         "$response.body#/id"
     );
+    // A new request has two exact shapes (the bodies the endpoint refuses for mixing
+    // them are in `malformed_bodies_are_clear_4xx_problems`).
+    let shapes = &doc["components"]["schemas"]["CreateRequest"]["oneOf"];
+    assert_eq!(shapes[0]["properties"]["type"]["const"], "qr");
+    assert_eq!(shapes[0]["required"], serde_json::json!(["type"]));
+    assert!(shapes[0]["properties"].get("document").is_none());
+    assert_eq!(shapes[1]["properties"]["type"]["const"], "no_qr");
+    assert_eq!(
+        shapes[1]["required"],
+        serde_json::json!(["type", "document", "contrast"])
+    );
+    assert_eq!(shapes[1]["properties"]["document"]["type"], "string");
+    assert!(
+        shapes[1]["properties"]["document"]["pattern"].is_string(),
+        "the derived pattern is kept"
+    );
+    for shape in shapes.as_array().unwrap() {
+        assert_eq!(shape["additionalProperties"], false);
+    }
     // Each server-sent event is documented (OpenAPI 3.1: the stream's schema is one event's).
     let sse = &doc["paths"]["/v1/requests/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
         ["schema"]["$ref"];
