@@ -13,7 +13,7 @@ TOOLS="${VENTANILLA_TOOLS:-$HOME/.cache/ventanilla/tools}"
 
 APT_RUN=(libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev
          build-essential pkg-config file xvfb xauth pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools)
-APT_TEST=(webkit2gtk-driver imagemagick x11-apps procps)
+APT_TEST=(webkit2gtk-driver imagemagick x11-apps procps zbar-tools)
 
 need_apt=()
 pkgs=("${APT_RUN[@]}")

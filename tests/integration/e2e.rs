@@ -223,6 +223,16 @@ async fn drive_clave_movil(c: &Client, w: &Windows, dir: &Path) -> Result<(), Bo
     save_screenshot("counter-clave-qr.png", &png)?;
     let shot = dir.join("counter.png");
     std::fs::write(&shot, &png)?;
+    // Two decoders independent of the encoder and of each other read the same code off
+    // the screen: zbar (a C library, Debian's zbar-tools) and rqrr (what clave-app uses).
+    let by_zbar = zbar_decode(&shot)?;
+    let by_rqrr = clave_app::qrimage::decode_all(&png)?;
+    assert_eq!(
+        by_rqrr,
+        vec![by_zbar.clone()],
+        "both decoders read one code"
+    );
+    assert!(by_zbar.starts_with("clave-movil:r?"), "a request QR");
     let shot = shot.display().to_string();
     let seen = clave_app(&state, &["scan", "--image", &shot]).await?;
     let id = seen["id"]
@@ -614,6 +624,24 @@ async fn alta_with_the_dnie_and_its_pin_end_to_end() -> Result<(), BoxError> {
     assert!(store.verify_audit().await?.intact());
     store.close().await;
     Ok(())
+}
+
+/// The one QR code in a PNG, read by zbar's `zbarimg` (Debian's zbar-tools).
+fn zbar_decode(png: &Path) -> Result<String, BoxError> {
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
+        .arg(png)
+        .output()
+        .map_err(|e| format!("zbarimg: {e} (apt-get install zbar-tools)"))?;
+    if !out.status.success() {
+        return Err(format!("zbarimg found no QR code (exit {:?})", out.status.code()).into());
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let codes: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    match codes.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        _ => Err(format!("zbarimg read {} codes, expected one", codes.len()).into()),
+    }
 }
 
 /// What the clerk window shows of each reader (states only: no names or citizens).
