@@ -108,7 +108,8 @@ pub struct ActivateArgs {
     pub endpoint: Option<String>,
 
     /// SHA-256 de la clave TLS del servidor (base64url) · TLS SPKI SHA-256 pin
-    #[arg(long, value_name = "SHA256", conflicts_with_all = ["qr", "qr_image"])]
+    // base64url may start with '-' (1 pin in 64): it is a value, not an option.
+    #[arg(long, value_name = "SHA256", allow_hyphen_values = true, conflicts_with_all = ["qr", "qr_image"])]
     pub pin: Option<String>,
 
     /// DNI o NIE
@@ -243,5 +244,34 @@ impl From<OrderArg> for HistoryOrder {
             OrderArg::Oldest => HistoryOrder::Oldest,
             OrderArg::Body => HistoryOrder::Body,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_that_starts_with_a_dash_is_a_value() {
+        let cli = Cli::try_parse_from([
+            "clave-app",
+            "activate",
+            "--endpoint",
+            "https://127.0.0.1:8443",
+            "--pin",
+            "-xpMxZeXLaVTkt7bhB0os1xZ4226bYBQkuCvXoivFKw",
+            "--document",
+            "00000000T",
+            "--contrast",
+            "2031-06-30",
+        ])
+        .unwrap();
+        let Command::Activate(args) = cli.command else {
+            panic!("not activate");
+        };
+        assert_eq!(
+            args.pin.as_deref(),
+            Some("-xpMxZeXLaVTkt7bhB0os1xZ4226bYBQkuCvXoivFKw")
+        );
     }
 }
