@@ -574,6 +574,17 @@ impl DeviceClient {
         decode(self.signed(method, path, body).await?)
     }
 
+    /// A signed call that needs an active device (activation calls use [`Self::call`]).
+    async fn device_call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
+        self.activated()?;
+        self.call(method, path, body).await
+    }
+
     fn activated(&self) -> Result<(), ClientError> {
         self.device_id
             .as_ref()
@@ -642,8 +653,7 @@ impl DeviceClient {
 
     /// Pending requests; waits up to `wait_secs` for one.
     pub async fn pending(&self, wait_secs: u64) -> Result<PendingList, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::GET,
             &format!("/v1/device/requests/pending?wait={wait_secs}"),
             None::<&()>,
@@ -652,8 +662,7 @@ impl DeviceClient {
     }
 
     pub async fn scan(&self, payload: &str) -> Result<DeviceRequest, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::POST,
             "/v1/device/scan",
             Some(&Scan {
@@ -664,8 +673,7 @@ impl DeviceClient {
     }
 
     pub async fn request(&self, id: &str) -> Result<DeviceRequest, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::GET,
             &format!("/v1/device/requests/{id}"),
             None::<&()>,
@@ -679,8 +687,7 @@ impl DeviceClient {
         id: &str,
         code: Option<&str>,
     ) -> Result<DeviceRequest, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::POST,
             &format!("/v1/device/requests/{id}/confirm"),
             Some(&Confirm {
@@ -691,8 +698,7 @@ impl DeviceClient {
     }
 
     pub async fn reject(&self, id: &str) -> Result<DeviceRequest, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::POST,
             &format!("/v1/device/requests/{id}/reject"),
             None::<&()>,
@@ -701,8 +707,7 @@ impl DeviceClient {
     }
 
     pub async fn not_me(&self, id: &str) -> Result<NotMeRecorded, ClientError> {
-        self.activated()?;
-        self.call(
+        self.device_call(
             Method::POST,
             &format!("/v1/device/requests/{id}/not-me"),
             None::<&()>,
@@ -712,7 +717,6 @@ impl DeviceClient {
 
     /// "My requests".
     pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ClientError> {
-        self.activated()?;
         let q =
             serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode(e.to_string()))?;
         let path = if q.is_empty() {
@@ -720,7 +724,7 @@ impl DeviceClient {
         } else {
             format!("/v1/device/history?{q}")
         };
-        self.call(Method::GET, &path, None::<&()>).await
+        self.device_call(Method::GET, &path, None::<&()>).await
     }
 
     pub async fn sign_out(&self) -> Result<(), ClientError> {

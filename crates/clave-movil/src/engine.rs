@@ -1251,13 +1251,39 @@ impl Engine {
         public_key: &str,
     ) -> Result<DevicePublicKey, ClaveError> {
         let key = DevicePublicKey::from_b64(public_key)?;
+        let now = self.now();
+        self.check_call_time(call, now)?;
+        self.check_call_signature(
+            call,
+            crate::domain::signature::ACTIVATION_SUBJECT,
+            &key,
+            &format!("key:{}", key.to_b64()),
+            now,
+        )?;
+        Ok(key)
+    }
+
+    /// The call's timestamp lies within the allowed skew of the server's clock.
+    fn check_call_time(&self, call: &SignedCall, now: DateTime<Utc>) -> Result<(), ClaveError> {
         call.headers.check_time(
-            self.now(),
+            now,
             self.inner.started,
             i64::try_from(self.policy().signature_skew_secs).unwrap_or(30) * 1000,
-        )?;
+        )
+    }
+
+    /// `key` signed the call as `subject` (a device id, or the activation subject), and
+    /// its nonce is new within `nonce_scope`.
+    fn check_call_signature(
+        &self,
+        call: &SignedCall,
+        subject: &str,
+        key: &DevicePublicKey,
+        nonce_scope: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ClaveError> {
         let message = crate::domain::signature::canonical(
-            crate::domain::signature::ACTIVATION_SUBJECT,
+            subject,
             &call.method,
             &call.path_and_query,
             call.headers.timestamp_ms,
@@ -1268,13 +1294,13 @@ impl Engine {
             return Err(ClaveError::SignatureInvalid);
         }
         if !lock(&self.inner.nonces).check_and_insert(
-            &format!("key:{}", key.to_b64()),
+            nonce_scope,
             &call.headers.nonce,
-            self.now().timestamp_millis(),
+            now.timestamp_millis(),
         ) {
             return Err(ClaveError::SignatureReplay);
         }
-        Ok(key)
+        Ok(())
     }
 
     /// Binds a new device to a citizen; the previous active device is replaced.
@@ -1526,11 +1552,7 @@ impl Engine {
             .clone()
             .ok_or(ClaveError::SignatureMissing)?;
         let now = self.now();
-        call.headers.check_time(
-            now,
-            self.inner.started,
-            i64::try_from(self.policy().signature_skew_secs).unwrap_or(30) * 1000,
-        )?;
+        self.check_call_time(call, now)?;
         let (key, status, citizen_id) = {
             let st = lock(&self.inner.state);
             let entry = st
@@ -1539,24 +1561,7 @@ impl Engine {
                 .ok_or(ClaveError::SignatureInvalid)?;
             (entry.key.clone(), entry.status, entry.citizen_id.clone())
         };
-        let message = crate::domain::signature::canonical(
-            &device_id,
-            &call.method,
-            &call.path_and_query,
-            call.headers.timestamp_ms,
-            &call.headers.nonce,
-            &call.body,
-        );
-        if !key.verify(message.as_bytes(), &call.headers.signature) {
-            return Err(ClaveError::SignatureInvalid);
-        }
-        if !lock(&self.inner.nonces).check_and_insert(
-            &device_id,
-            &call.headers.nonce,
-            now.timestamp_millis(),
-        ) {
-            return Err(ClaveError::SignatureReplay);
-        }
+        self.check_call_signature(call, &device_id, &key, &device_id, now)?;
         if status != DeviceStatus::Active {
             return Err(ClaveError::DeviceInactive);
         }
