@@ -246,19 +246,7 @@ impl AltaForm {
             issue: issue.flatten(),
             nie_support,
         };
-        let contrast = match ContrastData::validate(kind, &input, today) {
-            Ok(c) => Some(c),
-            Err(list) => {
-                for e in list {
-                    let field = e.field().map_or(AltaField::ExpiryDate, AltaField::from);
-                    // One error per field: a date that did not parse is not also "required".
-                    if !errors.iter().any(|x| x.field == field) {
-                        errors.push(FieldError::new(field, &e));
-                    }
-                }
-                None
-            }
-        };
+        let contrast = validate_contrast(kind, &input, today, &mut errors);
 
         let given = take(
             &mut errors,
@@ -307,6 +295,29 @@ impl AltaForm {
                 errors.sort_by_key(|e| e.field);
                 Err(errors)
             }
+        }
+    }
+}
+
+/// Validates the contrast datum, adding its errors to the form's `errors` under their
+/// fields: one error per field, so a date that did not parse is not also "required".
+/// The alta form and the counter's Cl@ve form without QR share it.
+pub fn validate_contrast(
+    kind: DocumentKind,
+    input: &ContrastInput,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Option<ContrastData> {
+    match ContrastData::validate(kind, input, today) {
+        Ok(c) => Some(c),
+        Err(list) => {
+            for e in list {
+                let field = e.field().map_or(AltaField::ExpiryDate, AltaField::from);
+                if !errors.iter().any(|x| x.field == field) {
+                    errors.push(FieldError::new(field, &e));
+                }
+            }
+            None
         }
     }
 }

@@ -87,7 +87,7 @@ pub mod secret;
 
 pub use alta::{
     Alta, AltaData, AltaError, AltaEvent, AltaField, AltaForm, AltaState, FieldError,
-    MaskedAltaView, Transition,
+    MaskedAltaView, Transition, validate_contrast,
 };
 pub use audit::AuditAction;
 pub use clerk::{

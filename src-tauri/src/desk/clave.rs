@@ -123,19 +123,7 @@ fn parse_identity(
                 .ok();
         }
     }
-    let contrast = match ContrastData::validate(kind, &input, today) {
-        Ok(c) => Some(c),
-        Err(list) => {
-            for e in list {
-                let field = e.field().map_or(AltaField::ExpiryDate, AltaField::from);
-                // One error per field: a date that did not parse is not also "required".
-                if !errors.iter().any(|x| x.field == field) {
-                    errors.push(FieldError::new(field, &e));
-                }
-            }
-            None
-        }
-    };
+    let contrast = registry::validate_contrast(kind, &input, today, &mut errors);
     match (document, contrast) {
         (Some(document), Some(contrast)) if errors.is_empty() => {
             let typed = match &contrast {
