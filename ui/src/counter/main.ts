@@ -498,6 +498,32 @@ function claveIdentify(msg: Messages, view: Extract<CounterView, { screen: "clav
   ];
 }
 
+/** Where the citizen asks for an SMS PIN (the first or a new one): a countdown until it is allowed, then the button. */
+function smsOffer(
+  left: number,
+  o: { waitId: string; countdownId: string; waitText: string; buttonId: string; buttonClass: string; label: string },
+): HTMLElement {
+  if (left > 0) {
+    return h(
+      "p",
+      { id: o.waitId, class: "message muted" },
+      ...withSlot(o.waitText, "secs", h("span", { id: o.countdownId }, String(left))),
+    );
+  }
+  return h(
+    "button",
+    {
+      id: o.buttonId,
+      type: "button",
+      class: o.buttonClass,
+      disabled: state.sending,
+      onclick: () => void claveAction("counter_clave_request_sms"),
+    },
+    icon("info"),
+    h("span", {}, o.label),
+  );
+}
+
 function claveNoQr(msg: Messages, view: Extract<CounterView, { screen: "claveNoQr" }>): HTMLElement[] {
   const c = msg.counter.clave;
   const n = c.noQr;
@@ -524,24 +550,14 @@ function claveNoQr(msg: Messages, view: Extract<CounterView, { screen: "claveNoQ
           ...withSlot(n.document, "document", h("span", { id: "clave-document", class: "doc" }, view.document)),
         ),
         h("p", { class: "message" }, n.instructions),
-        smsLeft > 0
-          ? h(
-              "p",
-              { id: "clave-sms-wait", class: "message muted" },
-              ...withSlot(n.smsWait, "secs", h("span", { id: "clave-sms-countdown" }, String(smsLeft))),
-            )
-          : h(
-              "button",
-              {
-                id: "clave-sms-link",
-                type: "button",
-                class: "extend sms-link",
-                disabled: state.sending,
-                onclick: () => void claveAction("counter_clave_request_sms"),
-              },
-              icon("info"),
-              h("span", {}, n.smsLink),
-            ),
+        smsOffer(smsLeft, {
+          waitId: "clave-sms-wait",
+          countdownId: "clave-sms-countdown",
+          waitText: n.smsWait,
+          buttonId: "clave-sms-link",
+          buttonClass: "extend sms-link",
+          label: n.smsLink,
+        }),
       ),
       h("div", { class: "clave-side" }, claveTimer(msg, left), renewButton(msg), claveError(msg)),
     ),
@@ -621,24 +637,14 @@ function claveSmsPin(msg: Messages, view: Extract<CounterView, { screen: "claveS
             h("span", {}, p.submit),
           ),
         ),
-        resendLeft > 0
-          ? h(
-              "p",
-              { id: "clave-pin-resend-wait", class: "message muted" },
-              ...withSlot(p.resendWait, "secs", h("span", { id: "clave-pin-resend-countdown" }, String(resendLeft))),
-            )
-          : h(
-              "button",
-              {
-                id: "clave-pin-resend",
-                type: "button",
-                class: "extend",
-                disabled: state.sending,
-                onclick: () => void claveAction("counter_clave_request_sms"),
-              },
-              icon("info"),
-              h("span", {}, p.resend),
-            ),
+        smsOffer(resendLeft, {
+          waitId: "clave-pin-resend-wait",
+          countdownId: "clave-pin-resend-countdown",
+          waitText: p.resendWait,
+          buttonId: "clave-pin-resend",
+          buttonClass: "extend",
+          label: p.resend,
+        }),
       ),
       h(
         "div",
@@ -1026,27 +1032,34 @@ function timer(msg: Messages, left: number): HTMLElement {
   );
 }
 
+/**
+ * Updates the 5-minute timer in place: the countdown, its warning look from WARN_SECS on,
+ * and the warning `note` (a live region that stays in place, so a new text is announced).
+ */
+function updateTimer(left: number, note: string): void {
+  const el = document.getElementById("countdown");
+  const text = formatCountdown(left);
+  if (el !== null && el.textContent !== text) el.textContent = text;
+  const warn = left <= WARN_SECS;
+  const box = document.getElementById("timer");
+  if (box !== null && (box.dataset["warn"] === "true") !== warn) {
+    box.dataset["warn"] = warn ? "true" : "false";
+    box.className = warn ? "timer warn" : "timer";
+    box.firstElementChild?.replaceWith(icon(warn ? "warning" : "clock"));
+  }
+  const w = document.getElementById("countdown-warning");
+  if (w !== null && w.textContent !== note) w.textContent = note;
+}
+
 /** Updates the countdowns in place every 250 ms (no re-render, focus stays put). */
 function tick(): void {
   const view = state.view;
   if (view === null || state.deadline === null) return;
   const left = state.deadline.secondsLeft();
   if (view.screen === "confirmAlta") {
-    const el = document.getElementById("countdown");
-    const text = formatCountdown(left);
-    if (el !== null && el.textContent !== text) el.textContent = text;
-    const warn = left <= WARN_SECS;
-    const box = document.getElementById("timer");
-    if (box !== null && (box.dataset["warn"] === "true") !== warn) {
-      box.dataset["warn"] = warn ? "true" : "false";
-      box.className = warn ? "timer warn" : "timer";
-      box.firstElementChild?.replaceWith(icon(warn ? "warning" : "clock"));
-    }
-    // The live region stays in place, so the warning is announced when its text changes.
     const c = m().counter.confirm;
-    const note = left === 0 ? c.expired : warn ? fmt(c.warning, { secs: String(WARN_SECS) }) : "";
-    const w = document.getElementById("countdown-warning");
-    if (w !== null && w.textContent !== note) w.textContent = note;
+    const warn = left <= WARN_SECS;
+    updateTimer(left, left === 0 ? c.expired : warn ? fmt(c.warning, { secs: String(WARN_SECS) }) : "");
     if (left === 0) {
       for (const id of ["counter-confirm", "counter-reject"]) {
         const b = document.getElementById(id);
@@ -1074,19 +1087,7 @@ function tick(): void {
         wait.textContent = String(smsLeft);
       }
     }
-    const el = document.getElementById("countdown");
-    const text = formatCountdown(left);
-    if (el !== null && el.textContent !== text) el.textContent = text;
-    const warn = left <= WARN_SECS;
-    const box = document.getElementById("timer");
-    if (box !== null && (box.dataset["warn"] === "true") !== warn) {
-      box.dataset["warn"] = warn ? "true" : "false";
-      box.className = warn ? "timer warn" : "timer";
-      box.firstElementChild?.replaceWith(icon(warn ? "warning" : "clock"));
-    }
-    const note = claveWarning(m(), left);
-    const w = document.getElementById("countdown-warning");
-    if (w !== null && w.textContent !== note) w.textContent = note;
+    updateTimer(left, claveWarning(m(), left));
   } else if (view.screen === "altaDone") {
     const el = document.getElementById("return-countdown");
     if (el !== null && el.textContent !== String(left)) el.textContent = String(left);
