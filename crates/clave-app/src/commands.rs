@@ -199,6 +199,18 @@ async fn activate(dir: &StateDir, env: &Env, args: &ActivateArgs) -> Result<Answ
     let key = DeviceKey::generate(env.random.as_ref());
     let mut client = DeviceClient::new(ep, key, env.clock.clone(), env.random.clone());
     let done = client.activate_with_qr(&payload).await?;
+    save_activated(dir, &mut saved, &client, url, pin, &done)
+}
+
+/// Keeps the new device (its key, endpoint, pin and id) and answers with it.
+fn save_activated(
+    dir: &StateDir,
+    saved: &mut Saved,
+    client: &DeviceClient,
+    url: String,
+    pin: Option<String>,
+    done: &clave_movil::api::DeviceActivated,
+) -> Result<Answer, AppError> {
     dir.save_key(client.key())?;
     saved.endpoint = Some(url.clone());
     saved.pin = pin;
@@ -209,19 +221,15 @@ async fn activate(dir: &StateDir, env: &Env, args: &ActivateArgs) -> Result<Answ
         activated_at: done.activated_at,
         blocked_at: None,
     });
-    dir.save(&saved)?;
-    Ok(activated_answer(&done, &url))
-}
-
-fn activated_answer(done: &clave_movil::api::DeviceActivated, url: &str) -> Answer {
+    dir.save(saved)?;
     let mut json = to_json(done);
     if let Value::Object(map) = &mut json {
         map.insert("endpoint".into(), Value::String(url.to_owned()));
     }
-    Answer {
-        human: render::activated(done, url),
+    Ok(Answer {
+        human: render::activated(done, &url),
         json,
-    }
+    })
 }
 
 async fn activate_confirm(
@@ -260,18 +268,14 @@ async fn activate_confirm(
             return Err(e);
         }
     };
-    dir.save_key(client.key())?;
-    saved.endpoint = Some(pending.endpoint.clone());
-    saved.pin = pending.pin;
-    saved.activation = None;
-    saved.device = Some(SavedDevice {
-        device_id: done.device_id.clone(),
-        document_masked: done.document_masked.clone(),
-        activated_at: done.activated_at,
-        blocked_at: None,
-    });
-    dir.save(&saved)?;
-    Ok(activated_answer(&done, &pending.endpoint))
+    save_activated(
+        dir,
+        &mut saved,
+        &client,
+        pending.endpoint,
+        pending.pin,
+        &done,
+    )
 }
 
 // ---------------------------------------------------------------- requests
