@@ -92,6 +92,27 @@ impl Stats {
     }
 }
 
+/// Runs the app's `confirm` and waits for the counter's "confirmed": records when it was
+/// shown against when the confirm was sent and when its answer came back.
+async fn timed_confirm<T, E: std::fmt::Debug>(
+    rx: &mut mpsc::UnboundedReceiver<(Instant, CounterView)>,
+    stats: &mut Stats,
+    confirm: impl std::future::Future<Output = Result<T, E>>,
+) {
+    let sent = Instant::now();
+    confirm.await.unwrap();
+    let answered = Instant::now();
+    let (at, view) = wait_view(rx, |v| matches!(v, CounterView::ClaveDone { .. })).await;
+    assert!(matches!(
+        view,
+        CounterView::ClaveDone {
+            outcome: ClaveOutcomeDto::Confirmed,
+            ..
+        }
+    ));
+    stats.record(at, sent, answered);
+}
+
 async fn wait_view(
     rx: &mut mpsc::UnboundedReceiver<(Instant, CounterView)>,
     pick: impl Fn(&CounterView) -> bool,
@@ -213,18 +234,7 @@ async fn run(n: usize) {
         last.clone_from(&id);
         let frame = engine.qr_frame(&id).unwrap();
         device.scan(&frame.payload).await.unwrap();
-        let sent = Instant::now();
-        device.confirm(&id, None).await.unwrap();
-        let answered = Instant::now();
-        let (at, view) = wait_view(&mut rx, |v| matches!(v, CounterView::ClaveDone { .. })).await;
-        assert!(matches!(
-            view,
-            CounterView::ClaveDone {
-                outcome: ClaveOutcomeDto::Confirmed,
-                ..
-            }
-        ));
-        qr_stats.record(at, sent, answered);
+        timed_confirm(&mut rx, &mut qr_stats, device.confirm(&id, None)).await;
     }
 
     let mut no_qr_stats = Stats::new("without QR");
@@ -244,18 +254,12 @@ async fn run(n: usize) {
         };
         let pending = device.pending(5).await.unwrap();
         let request = pending.requests.first().expect("the phone got the request");
-        let sent = Instant::now();
-        device.confirm(&request.id, Some(&code)).await.unwrap();
-        let answered = Instant::now();
-        let (at, view) = wait_view(&mut rx, |v| matches!(v, CounterView::ClaveDone { .. })).await;
-        assert!(matches!(
-            view,
-            CounterView::ClaveDone {
-                outcome: ClaveOutcomeDto::Confirmed,
-                ..
-            }
-        ));
-        no_qr_stats.record(at, sent, answered);
+        timed_confirm(
+            &mut rx,
+            &mut no_qr_stats,
+            device.confirm(&request.id, Some(&code)),
+        )
+        .await;
     }
 
     println!(

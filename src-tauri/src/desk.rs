@@ -1561,8 +1561,9 @@ mod tests {
             pub config: DnieConfig,
         }
 
-        /// A card whose identity only its PIN unlocks (a DNIe 2.0).
-        pub fn card_behind_pin(name: &str) -> EngineOps {
+        /// The card of a built-in identity (DNIe 2.0 or 3.0, as the identity says; a 2.0
+        /// gives its identity only after the PIN).
+        pub fn virtual_dnie(name: &str) -> EngineOps {
             let identities = IdentityFile::builtin().unwrap();
             let identity = identities.get(name).unwrap();
             let options = CardOptions {
@@ -1577,29 +1578,29 @@ mod tests {
             }
         }
 
+        /// A DNIe 3.0 and the identity the watcher would have read from it.
         pub fn card(name: &str) -> (EngineOps, CardIdentity) {
-            let identities = IdentityFile::builtin().unwrap();
-            let identity = identities.get(name).unwrap();
-            let options = CardOptions {
-                trust: TerminalTrust::Production,
-                ..CardOptions::default()
+            let ops = virtual_dnie(name);
+            let read = {
+                let mut card = ops.card.lock().unwrap();
+                let atr = card.atr();
+                Dnie::open(Engine(&mut card), &atr, &ops.config)
+                    .unwrap()
+                    .read_identity()
+                    .unwrap()
             };
-            let mut card =
-                VirtualCard::dnie_with(identity, TestPki::builtin().unwrap(), options).unwrap();
-            let config = crate::dnie_config(&crate::config::Config::training_defaults());
-            let atr = card.atr();
-            let read = Dnie::open(Engine(&mut card), &atr, &config)
-                .unwrap()
-                .read_identity()
-                .unwrap();
             let identity = crate::reader::card_identity("Virtual PCD 00 00", &read).unwrap();
-            (
-                EngineOps {
-                    card: StdMutex::new(card),
-                    config,
-                },
-                identity,
-            )
+            (ops, identity)
+        }
+
+        /// The test PIN of a built-in identity.
+        pub fn test_pin(name: &str) -> String {
+            IdentityFile::builtin()
+                .unwrap()
+                .get(name)
+                .unwrap()
+                .pin
+                .clone()
         }
 
         impl CardOps for EngineOps {
@@ -1629,12 +1630,7 @@ mod tests {
 
     async fn with_card(name: &str) -> (Fixture, CardIdentity, String) {
         let (ops, identity) = card::card(name);
-        let pin = card_sim::IdentityFile::builtin()
-            .unwrap()
-            .get(name)
-            .unwrap()
-            .pin
-            .clone();
+        let pin = card::test_pin(name);
         let f = fixture_with(Some(Arc::new(ops))).await;
         f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
         let readers = ReadersDto {
@@ -1805,13 +1801,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_dnie_2_0_tells_who_it_is_after_its_pin() {
-        let ops = card::card_behind_pin("antiguo");
-        let pin = card_sim::IdentityFile::builtin()
-            .unwrap()
-            .get("antiguo")
-            .unwrap()
-            .pin
-            .clone();
+        let ops = card::virtual_dnie("antiguo");
+        let pin = card::test_pin("antiguo");
         let f = fixture_with(Some(Arc::new(ops))).await;
         f.desk.login("ana", Secret::new(PASSWORD)).await.unwrap();
         let readers = ReadersDto {

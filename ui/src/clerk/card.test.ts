@@ -20,29 +20,9 @@ import {
   shouldAutoFill,
   typeManually,
 } from "./card";
+import { ANA, ANTIGUO } from "./testCards";
 
-const ANA: CardIdentityDto = {
-  document: "99999999R",
-  givenName: "ANA",
-  surnames: "ESPAÑOLA ESPAÑOLA",
-  firstSurname: "ESPAÑOLA",
-  secondSurname: "ESPAÑOLA",
-  idesp: "BAA000589",
-  certValidUntil: "2030-06-30",
-  version: "3.0",
-};
 const LUIS: CardIdentityDto = { ...ANA, document: "12345678Z", givenName: "LUIS", idesp: "BAB123456" };
-/** A DNIe 2.0: its identity arrives with `cardIdentified`, after the PIN. */
-const ANTIGUO: CardIdentityDto = {
-  ...ANA,
-  document: "12345678Z",
-  givenName: "LUIS",
-  surnames: "ANTIGUO ANTIGUO",
-  firstSurname: "ANTIGUO",
-  secondSurname: "ANTIGUO",
-  idesp: "AAA111222",
-  version: "2.0",
-};
 
 const typed: AltaFormDto = {
   ...emptyForm(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CardIdentityDto, ReadersDto, ReaderStateDto } from "../bindings";
+import type { ReadersDto, ReaderStateDto } from "../bindings";
 import { LANGS, messages } from "../i18n";
 import {
   cardDetails,
@@ -16,30 +16,9 @@ import {
   selectedReader,
   trainingCardLabel,
 } from "./readers";
-
-const ANA: CardIdentityDto = {
-  document: "99999999R",
-  givenName: "ANA",
-  surnames: "ESPAÑOLA ESPAÑOLA",
-  firstSurname: "ESPAÑOLA",
-  secondSurname: "ESPAÑOLA",
-  idesp: "BAA000589",
-  certValidUntil: "2030-06-30",
-  version: "3.0",
-};
+import { ANA, ANTIGUO } from "./testCards";
 
 const ready: ReaderStateDto = { state: "ready", identity: ANA };
-
-const ANTIGUO: CardIdentityDto = {
-  ...ANA,
-  document: "12345678Z",
-  givenName: "LUIS",
-  surnames: "ANTIGUO ANTIGUO",
-  firstSurname: "ANTIGUO",
-  secondSurname: "ANTIGUO",
-  idesp: "AAA111222",
-  version: "2.0",
-};
 
 /** What the selected reader shows for a DNIe 2.0 (its identity is behind the PIN). */
 const v20: ReaderStateDto = { state: "error", code: "CARD-006" };

@@ -7,6 +7,12 @@ use hyper::Method;
 
 use crate::common::*;
 
+/// The actions of the audit trail, oldest first.
+async fn audit_actions(h: &Harness) -> Vec<String> {
+    let entries = h.store.audit_entries().await.unwrap();
+    entries.into_iter().map(|e| e.action).collect()
+}
+
 #[tokio::test]
 async fn activation_by_sms_code() {
     let h = Harness::start().await;
@@ -34,14 +40,7 @@ async fn activation_by_sms_code() {
     // Activation is audited (and the chain is intact).
     let report = h.store.verify_audit().await.unwrap();
     assert!(report.intact());
-    let actions: Vec<String> = h
-        .store
-        .audit_entries()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions(&h).await;
     assert!(actions.contains(&"device_activated".to_owned()));
 }
 
@@ -108,14 +107,7 @@ async fn a_second_device_deactivates_the_first() {
     );
     assert_eq!(second.pending(0).await.unwrap().requests.len(), 1);
     second.confirm(&req.id, Some(&req.code)).await.unwrap();
-    let actions: Vec<String> = h
-        .store
-        .audit_entries()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions(&h).await;
     assert!(actions.contains(&"device_deactivated".to_owned()));
 }
 
@@ -301,14 +293,7 @@ async fn this_was_not_me_blocks_the_device_and_alerts_the_office() {
         h.service.alerts().await.unwrap_err().code(),
         Some("CM-AUTH-002")
     );
-    let actions: Vec<String> = h
-        .store
-        .audit_entries()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions(&h).await;
     assert!(actions.contains(&"device_blocked".to_owned()));
     // A new activation is possible (a lockout the citizen can undo).
     let again = h.activated(ANA.0).await;
